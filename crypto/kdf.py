@@ -1,0 +1,192 @@
+"""Argon2id key derivation behind a process-wide bound on concurrent runs.
+
+Every Argon2id run takes ``memory_kib`` of RAM and a core for ~1/4 s with
+:data:`PRODUCTION_PARAMS`. A flood of logins or receipt attempts would otherwise exhaust the
+server's memory, so each run must hold one of a fixed number of slots; when none frees within
+the timeout the caller gets :class:`BusyError` (answer "busy, try again", HTTP 503).
+
+The limit is per process: with W worker processes of T slots each, at most W x T x memory_kib
+is used by Argon2id at once.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from crypto.errors import BusyError
+
+#: Hard bounds, also applied to parameters read from stored wraps: a tampered database must
+#: not be able to make an unwrap allocate gigabytes or run for minutes.
+MAX_MEMORY_KIB = 1024 * 1024  # 1 GiB
+MAX_ITERATIONS = 64
+MAX_LANES = 16
+MIN_SALT_LEN = 16
+
+_PARAMS_STRUCT = struct.Struct(">III")
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """Argon2id cost parameters (version 1.3).
+
+    Attributes:
+        memory_kib: memory in KiB (at least ``8 * lanes``, at most 1 GiB).
+        iterations: passes over memory (``t``), 1 to 64.
+        lanes: parallelism (``p``), 1 to 16.
+    """
+
+    memory_kib: int
+    iterations: int
+    lanes: int
+
+    def __post_init__(self) -> None:
+        for name in ("memory_kib", "iterations", "lanes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"Argon2Params.{name} must be an int")
+        if not 1 <= self.lanes <= MAX_LANES:
+            raise ValueError("Argon2Params.lanes out of range")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise ValueError("Argon2Params.iterations out of range")
+        if not 8 * self.lanes <= self.memory_kib <= MAX_MEMORY_KIB:
+            raise ValueError("Argon2Params.memory_kib out of range")
+
+    def encode(self) -> bytes:
+        """Return the 12-byte encoding stored in wraps: three big-endian uint32 (m, t, p)."""
+        return _PARAMS_STRUCT.pack(self.memory_kib, self.iterations, self.lanes)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Argon2Params:
+        """Parse :meth:`encode`'s output.
+
+        Raises:
+            ValueError: wrong length or values out of bounds.
+        """
+        if len(data) != ENCODED_PARAMS_LEN:
+            raise ValueError("encoded Argon2 parameters must be 12 bytes")
+        memory_kib, iterations, lanes = _PARAMS_STRUCT.unpack(data)
+        return cls(memory_kib=memory_kib, iterations=iterations, lanes=lanes)
+
+
+ENCODED_PARAMS_LEN = _PARAMS_STRUCT.size
+
+#: 128 MiB, t=3, p=1: ~0.26 s on the 2-core reference machine (docs/performance.md). One lane
+#: because a server runs many derivations side by side; more lanes would only trade one
+#: login's latency for the others'.
+PRODUCTION_PARAMS = Argon2Params(memory_kib=128 * 1024, iterations=3, lanes=1)
+
+#: Cheap parameters for tests only (~1 ms). Never use them for real secrets.
+TEST_PARAMS = Argon2Params(memory_kib=1024, iterations=1, lanes=1)
+
+DEFAULT_MAX_CONCURRENT = 2
+DEFAULT_SLOT_TIMEOUT = 5.0
+
+
+class _Slots:
+    def __init__(self, max_concurrent: int, timeout: float) -> None:
+        self.max_concurrent = max_concurrent
+        self.timeout = timeout
+        self.semaphore = threading.BoundedSemaphore(max_concurrent)
+
+
+_current = _Slots(DEFAULT_MAX_CONCURRENT, DEFAULT_SLOT_TIMEOUT)
+_configure_lock = threading.Lock()
+
+
+def configure_slots(max_concurrent: int, timeout: float) -> None:
+    """Set how many Argon2id runs may proceed at once in this process, and how long to wait.
+
+    Args:
+        max_concurrent: number of slots (>= 1). Peak Argon2 memory is this times
+            ``memory_kib``. Defaults to 2 until configured.
+        timeout: seconds a derivation waits for a slot before raising :class:`BusyError`
+            (>= 0). Defaults to 5 s.
+
+    Runs already holding a slot of the previous configuration finish normally; the new limit
+    applies to runs that start afterwards.
+    """
+    global _current
+    if not isinstance(max_concurrent, int) or max_concurrent < 1:
+        raise ValueError("max_concurrent must be a positive int")
+    if timeout < 0:
+        raise ValueError("timeout must not be negative")
+    with _configure_lock:
+        _current = _Slots(max_concurrent, float(timeout))
+
+
+def slot_config() -> tuple[int, float]:
+    """Return the current ``(max_concurrent, timeout)``."""
+    slots = _current
+    return slots.max_concurrent, slots.timeout
+
+
+@contextmanager
+def argon2_slot() -> Iterator[None]:
+    """Hold one Argon2id slot for the duration of the ``with`` block.
+
+    Raises:
+        BusyError: no slot became free within the configured timeout.
+    """
+    # Take a reference first: if configure_slots swaps the semaphore meanwhile, the release
+    # must still go to the semaphore that was acquired.
+    slots = _current
+    if not slots.semaphore.acquire(timeout=slots.timeout):
+        raise BusyError("all Argon2id slots are busy")
+    try:
+        yield
+    finally:
+        slots.semaphore.release()
+
+
+def derive_key(
+    secret: bytes,
+    *,
+    salt: bytes,
+    params: Argon2Params,
+    pepper: bytes = b"",
+    length: int = 32,
+) -> bytes:
+    """Derive a key from a low-entropy secret with Argon2id, inside an Argon2 slot.
+
+    Args:
+        secret: the password or receipt secret.
+        salt: at least 16 random bytes, stored next to the result.
+        params: cost parameters; store them (``Argon2Params.encode``) with the salt.
+        pepper: optional server-side secret passed as Argon2's secret input ``K``, so a
+            stolen database alone is not enough to test guesses. Losing it loses every
+            wrap made with it.
+        length: output length in bytes (16 to 64).
+
+    Returns:
+        ``length`` bytes of key material.
+
+    Raises:
+        BusyError: no slot became free in time.
+        ValueError: salt too short, bad length or parameters.
+    """
+    if not isinstance(secret, bytes | bytearray):
+        raise ValueError("secret must be bytes")
+    if not isinstance(salt, bytes | bytearray) or len(salt) < MIN_SALT_LEN:
+        raise ValueError(f"salt must be at least {MIN_SALT_LEN} bytes")
+    if not isinstance(pepper, bytes | bytearray):
+        raise ValueError("pepper must be bytes")
+    if not 16 <= length <= 64:
+        raise ValueError("length must be between 16 and 64")
+    if not isinstance(params, Argon2Params):
+        raise ValueError("params must be Argon2Params")
+    kdf = Argon2id(
+        salt=bytes(salt),
+        length=length,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+        secret=bytes(pepper) if pepper else None,
+    )
+    with argon2_slot():
+        return kdf.derive(bytes(secret))

@@ -1,0 +1,78 @@
+"""Shared fixtures: always two tenants, each with an office, a handler and a tenant admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from whistle.accounts.models import User
+from whistle.tenants.models import Membership, Office, Tenant
+from whistle.tenants.services import (
+    membership_add,
+    office_create,
+    tenant_admin_add,
+    tenant_create,
+)
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    office: Office
+    handler: User
+    admin: User
+
+
+def make_staff(email: str, *, with_totp: bool = True) -> User:
+    user = User.objects.create_user(email, PASSWORD, name=email.split("@")[0].title())
+    if with_totp:
+        TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    return user
+
+
+def current_code(user: User) -> str:
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    # Tests log in repeatedly within one 30 s step; the device refuses a reused step.
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def _world(slug: str, name: str) -> World:
+    tenant = tenant_create(slug=slug, name=name)
+    office = office_create(owner=tenant, name=f"Meldestelle {name}")
+    handler = make_staff(f"handler@{slug}.example")
+    membership_add(office=office, user=handler, role=Membership.Role.LEAD)
+    admin = make_staff(f"admin@{slug}.example")
+    tenant_admin_add(tenant=tenant, user=admin)
+    return World(tenant=tenant, office=office, handler=handler, admin=admin)
+
+
+@pytest.fixture
+def world_a(db: None) -> World:
+    return _world("alpha", "Alphastadt")
+
+
+@pytest.fixture
+def world_b(db: None) -> World:
+    return _world("beta", "Betadorf")
+
+
+@pytest.fixture
+def worlds(world_a: World, world_b: World) -> tuple[World, World]:
+    return world_a, world_b
+
+
+def staff_client(user: User) -> Client:
+    """A client logged in with password and second factor, through the real pages."""
+    client = Client()
+    response = client.post("/staff/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    response = client.post("/staff/verify/", {"code": current_code(user)})
+    assert response.status_code == 302, response.content
+    return client

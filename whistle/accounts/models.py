@@ -1,0 +1,161 @@
+"""Staff accounts: e-mail login, mandatory second factor, password throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username or "")
+
+
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
+    """A staff member: handler, office lead, tenant admin or operator.
+
+    Reporters never have accounts. ``is_staff`` means operator staff (the Django admin is not
+    installed; the flag only marks operator accounts) and gives no access to any case.
+    """
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("operator staff"), default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("staff account")
+        verbose_name_plural = _("staff accounts")
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def throttle_key(identifier: str) -> str:
+    """A keyed hash of the login identifier, so the table does not list e-mail addresses."""
+    normalised = identifier.strip().lower().encode("utf-8")
+    return hmac.new(settings.SECRET_KEY.encode(), normalised, hashlib.sha256).hexdigest()
+
+
+class LoginThrottle(models.Model):
+    """Failed password attempts for one login identifier (existing account or not).
+
+    After ``LOGIN_THROTTLE_FREE_ATTEMPTS`` failures each further attempt must wait twice as
+    long as the one before (2 s, 4 s, 8 s … up to ``LOGIN_THROTTLE_MAX_DELAY``). Keyed by the
+    identifier rather than the client address: staff log in from shared office networks and we
+    do not keep addresses.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True)
+    locked_until = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"login throttle {self.pk}"
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def record_failure(self, now: datetime) -> None:
+        self.failures += 1
+        self.last_failure = now
+        over = self.failures - settings.LOGIN_THROTTLE_FREE_ATTEMPTS
+        if over > 0:
+            delay = min(2**over, settings.LOGIN_THROTTLE_MAX_DELAY)
+            self.locked_until = now + timedelta(seconds=delay)
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
+    """Single-use recovery codes, stored only as keyed hashes.
+
+    django-otp's static device keeps its tokens in clear text; a copy of the database must not
+    let anyone pass the second factor, hence this device.
+    """
+
+    CODE_COUNT = 10
+
+    def get_throttle_factor(self) -> int:
+        factor: int = settings.OTP_TOTP_THROTTLE_FACTOR
+        return factor
+
+    @staticmethod
+    def normalise(code: str) -> str:
+        return "".join(ch for ch in code.lower() if ch.isalnum())
+
+    def _digest(self, code: str) -> str:
+        message = f"{self.pk}:{self.normalise(code)}".encode()
+        return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+    def generate_codes(self) -> list[str]:
+        """Replace all codes with new ones and return them (shown to the user once)."""
+        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+        codes = [
+            "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _group in range(2))
+            for _ in range(self.CODE_COUNT)
+        ]
+        RecoveryCode.objects.filter(device=self).delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(device=self, digest=self._digest(code)) for code in codes
+        )
+        return codes
+
+    def verify_token(self, token: str) -> bool:
+        allowed: bool
+        allowed, _data = self.verify_is_allowed()
+        if not allowed:
+            return False
+        match = RecoveryCode.objects.filter(device=self, digest=self._digest(token)).first()
+        if match is None:
+            self.throttle_increment(commit=True)
+            return False
+        match.delete()
+        self.throttle_reset(commit=True)
+        return True
+
+    def remaining(self) -> int:
+        return RecoveryCode.objects.filter(device=self).count()
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"

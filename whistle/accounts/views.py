@@ -1,0 +1,171 @@
+"""Staff login: password, then the second factor (enrolment on first login), logout."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from whistle.accounts import services
+from whistle.accounts.decorators import staff_required
+from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm
+from whistle.accounts.models import User
+from whistle.http import StaffRequest, TenantRequest
+from whistle.tenants.models import Membership, Tenant
+
+
+def _generic_error() -> str:
+    return _(
+        "The e-mail address, password or code is not right, or there were too many attempts. "
+        "Please wait a moment and try again."
+    )
+
+
+def _next_url(request: TenantRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return str(settings.LOGIN_REDIRECT_URL)
+
+
+def _pending_user(request: TenantRequest) -> User:
+    """The user who passed the password step; 404 for anyone else (staff pages only)."""
+    if request.tenant is not None or not isinstance(request.user, User):
+        raise Http404
+    return request.user
+
+
+@never_cache
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def login_view(request: TenantRequest) -> HttpResponse:
+    if request.tenant is not None:
+        raise Http404
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.staff_check_password(
+            request=request,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+        )
+        if user is not None:
+            login(request, user)  # rotates the session key
+            target = _next_url(request)
+            if services.confirmed_totp(user) is None:
+                return redirect("accounts:enrol")
+            verify = f"{reverse('accounts:verify')}?next={quote(target, safe='/')}"
+            return redirect(verify)
+        form.add_error(None, _generic_error())
+    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_view(request: TenantRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if services.confirmed_totp(user) is None:
+        return redirect("accounts:enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.staff_verify_second_factor(
+            request=request, user=user, code=form.cleaned_data["code"]
+        ):
+            return redirect(_next_url(request))
+        form.add_error(None, _generic_error())
+    return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enrol_view(request: TenantRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if services.confirmed_totp(user) is not None:
+        # Enrolment is only for accounts without a second factor: a password alone must never
+        # be enough to add a new device.
+        return redirect("accounts:verify")
+    device = services.totp_enrolment_device(user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = services.staff_confirm_enrolment(
+            request=request, user=user, device=device, code=form.cleaned_data["code"]
+        )
+        if codes is not None:
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+        form.add_error(
+            "code",
+            _("That code did not match. Check the time on your phone and try the next code."),
+        )
+    uri = device.config_url
+    qr_svg = segno.make(uri, error="m").svg_inline(
+        scale=5, title=_("QR code for your authenticator app")
+    )
+    secret = _group(_base32(device.bin_key))
+    return render(
+        request,
+        "accounts/enrol.html",
+        {"form": form, "qr_svg": mark_safe(qr_svg), "secret": secret},  # noqa: S308 (segno output)
+    )
+
+
+@require_POST
+def logout_view(request: TenantRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are logged out."))
+    return redirect("accounts:login")
+
+
+@staff_required
+def home_view(request: StaffRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("office")
+        .order_by("office__name")
+    )
+    tenants = Tenant.objects.administered_by(request.user).order_by("name")
+    if len(memberships) == 1 and not tenants:
+        return redirect("casework:inbox", office_id=memberships[0].office.public_id)
+    return render(
+        request, "accounts/home.html", {"memberships": memberships, "admin_tenants": tenants}
+    )
+
+
+@staff_required
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def account_view(request: StaffRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and request.POST.get("action") == "recovery":
+        codes = services.staff_new_recovery_codes(user=request.user)
+        return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        # Every other session of this account ends (their session hash no longer matches);
+        # this one stays logged in.
+        update_session_auth_hash(request, form.user)
+        messages.success(request, _("Your password was changed. Other sessions were logged out."))
+        return redirect("accounts:account")
+    return render(request, "accounts/account.html", {"form": form})
+
+
+def _base32(key: bytes) -> str:
+    return base64.b32encode(key).decode().rstrip("=")
+
+
+def _group(text: str, size: int = 4) -> str:
+    return " ".join(text[i : i + size] for i in range(0, len(text), size))

@@ -1,0 +1,317 @@
+"""Whistle settings: everything comes from environment variables (see README, "Configuration").
+
+``WHISTLE_MODE`` chooses the defaults:
+
+- ``production`` (the default, so a forgotten variable fails closed): ``SECRET_KEY``,
+  ``DATABASE_URL``, ``REDIS_URL``, ``ALLOWED_HOSTS`` and ``RECEIPT_PEPPER`` are mandatory;
+  HTTPS-only cookies, HSTS, SSL redirect.
+- ``quickstart``: the embedded default of DESIGN §6 — SQLite and files under ``var/``, jobs run
+  in-process, in-memory channel layer, e-mail written to ``var/mail``; a secret key and pepper are
+  generated once into ``var/``. Served on 127.0.0.1 only.
+- ``test``: set by ``tests/settings.py``; like production in shape, plain HTTP, cheap KDFs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from whistle.env import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env()
+
+WHISTLE_MODE = env.choice("WHISTLE_MODE", ("production", "quickstart", "test"), "production")
+PRODUCTION = WHISTLE_MODE == "production"
+QUICKSTART = WHISTLE_MODE == "quickstart"
+VAR_DIR = Path(env.string("WHISTLE_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _generated_secret(name: str) -> str:
+    """A random secret kept in ``var/`` so quickstart restarts keep sessions and receipts."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+# --- core -----------------------------------------------------------------------------------
+DEBUG = env.boolean("WHISTLE_DEBUG", default=False)
+if DEBUG and PRODUCTION:
+    raise ImproperlyConfigured("WHISTLE_DEBUG must not be true when WHISTLE_MODE is production.")
+
+if QUICKSTART:
+    SECRET_KEY = env.string("SECRET_KEY") or _generated_secret("secret_key")
+else:
+    SECRET_KEY = env.string("SECRET_KEY", required=True)
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
+
+# Tenant hostnames are checked against the database by whistle.tenants.middleware, which answers
+# unknown hosts with the neutral 404. ALLOWED_HOSTS names the operator's own hosts (staff pages,
+# /t/<slug>/ reporter pages); Django's own host check is therefore opened here and done there.
+WHISTLE_HOSTS = [h.lower() for h in env.items("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])]
+if PRODUCTION and not env.raw("ALLOWED_HOSTS"):
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set (comma-separated host names).")
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "whistle.accounts",
+    "whistle.tenants",
+    "whistle",
+    "intake",
+    "casework",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "channels",
+    "csp",
+]
+
+MIDDLEWARE = [
+    "whistle.tenants.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whistle.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "whistle.middleware.TenantLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "whistle.accounts.middleware.StaffSessionTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "whistle.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "whistle.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "whistle.context_processors.whistle",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+_default_db = f"sqlite:///{VAR_DIR / 'whistle.sqlite3'}" if QUICKSTART else None
+_database_url = env.string("DATABASE_URL", _default_db, required=not QUICKSTART)
+try:
+    DATABASES = {"default": dict(dj_database_url.parse(_database_url, conn_max_age=60))}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL ({exc}).") from None
+if DATABASES["default"]["ENGINE"] not in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    raise ImproperlyConfigured("DATABASE_URL must name a postgres:// or sqlite:/// database.")
+if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL in production.")
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, Celery broker, cache ---------------------------------------------
+REDIS_URL = env.string("REDIS_URL", required=PRODUCTION)
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "whistle:ch"},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "whistle",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Without a broker (quickstart) tasks run in the calling process; beat jobs are run by
+# whistle.scheduler inside the server process.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "purge-expired-sessions": {
+        "task": "whistle.tasks.purge_expired_sessions",
+        "schedule": crontab(minute="*/15"),
+    },
+    "purge-stale-login-throttles": {
+        "task": "whistle.accounts.tasks.purge_stale_throttles",
+        "schedule": crontab(minute=7),
+    },
+}
+
+# --- auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+OTP_TOTP_ISSUER = env.string("OTP_ISSUER", "Whistle")
+OTP_TOTP_THROTTLE_FACTOR = 1
+# Staff sessions: idle and absolute limits (seconds), enforced by StaffSessionTimeoutMiddleware.
+STAFF_IDLE_TIMEOUT = env.integer("STAFF_IDLE_TIMEOUT", 30 * 60, minimum=60)
+STAFF_ABSOLUTE_TIMEOUT = env.integer("STAFF_ABSOLUTE_TIMEOUT", 12 * 3600, minimum=600)
+# Failed password attempts per account before growing delays start, and the longest delay.
+LOGIN_THROTTLE_FREE_ATTEMPTS = 3
+LOGIN_THROTTLE_MAX_DELAY = 15 * 60
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = STAFF_ABSOLUTE_TIMEOUT
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "whistle_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_AGE = None  # browser-session cookie: no persistent cookies on reporters' devices
+CSRF_COOKIE_SAMESITE = "Strict"
+CSRF_FAILURE_VIEW = "whistle.views.csrf_failure"
+
+# --- transport security ---------------------------------------------------------------------
+_https = PRODUCTION or env.boolean("WHISTLE_HTTPS", default=False)
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = _https and env.boolean("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31536000 if _https else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
+if env.boolean("TRUST_X_FORWARDED_PROTO", default=PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = (
+    "camera=(), geolocation=(), microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "whistle" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Berlin"
+LANGUAGE_COOKIE_AGE = None  # a browser-session cookie: nothing persistent on reporters' devices
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = _https
+
+# --- static and media -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "files")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+FILE_UPLOAD_PERMISSIONS = 0o600
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- e-mail ---------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "whistle@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env.string("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env.integer("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=True)
+    EMAIL_TIMEOUT = 20
+elif PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST must be set (the SMTP server for notifications).")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+# --- logging --------------------------------------------------------------------------------
+# Everything goes to the root logger on stderr, so one place sees (and the tests can check) all
+# output. django.server and uvicorn access logs are off: they would record reporters' addresses.
+LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}
+
+# --- whistle --------------------------------------------------------------------------------
+WHISTLE_ONION_ADDRESS = env.string("ONION_ADDRESS", "")

@@ -1,0 +1,72 @@
+"""Resolve the tenant of a request from its host name or a ``/t/<slug>/`` path prefix.
+
+- A host listed in ``ALLOWED_HOSTS`` (the operator's own hosts) serves staff pages and, under
+  ``/t/<slug>/``, a tenant's reporter pages.
+- A host registered as a tenant host name serves that tenant's reporter pages at its root.
+- Any other host, or a slug that names no enabled tenant, gets the same neutral 404 as any
+  missing page, so responses never reveal which tenants exist.
+
+For a prefixed request the prefix is moved into the script prefix, so the reporter URLconf and
+``reverse()`` work the same way in both modes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http.request import split_domain_port
+from django.urls import get_script_prefix, set_script_prefix
+from django.views.defaults import page_not_found
+
+from whistle.http import TenantRequest
+from whistle.tenants.models import Tenant
+
+PREFIX_RE = re.compile(r"^/t/(?P<slug>[-a-z0-9]{1,63})(?P<rest>/.*)?$")
+REPORTER_URLCONF = "whistle.urls_reporter"
+
+
+def _not_found(request: TenantRequest) -> HttpResponse:
+    request.tenant = None
+    return page_not_found(request, exception=None)
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        base_prefix = request.META.get("SCRIPT_NAME", "").rstrip("/") + "/"
+        host, _port = split_domain_port(request.META.get("HTTP_HOST", "") or "")
+        host = host.lower()
+        request.tenant = None
+        try:
+            if host in settings.WHISTLE_HOSTS:
+                set_script_prefix(base_prefix)
+                match = PREFIX_RE.match(request.path_info)
+                if match is None:
+                    return self.get_response(request)
+                tenant = Tenant.objects.enabled().filter(slug=match["slug"]).first()
+                if tenant is None:
+                    return _not_found(request)
+                if not match["rest"]:
+                    return HttpResponsePermanentRedirect(request.get_full_path() + "/")
+                request.tenant = tenant
+                request.path_info = match["rest"]
+                set_script_prefix(f"{base_prefix}t/{tenant.slug}/")
+                request.urlconf = REPORTER_URLCONF
+                return self.get_response(request)
+            tenant = Tenant.objects.enabled().filter(hostnames__hostname=host).first()
+            if tenant is None:
+                return _not_found(request)
+            set_script_prefix(base_prefix)
+            request.tenant = tenant
+            request.urlconf = REPORTER_URLCONF
+            return self.get_response(request)
+        finally:
+            # The test client (unlike the ASGI/WSGI handlers) does not reset the prefix per
+            # request; never let one request's tenant prefix leak into the next.
+            if get_script_prefix() != base_prefix:
+                set_script_prefix(base_prefix)

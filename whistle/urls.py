@@ -1,0 +1,18 @@
+"""URLs of the operator's own hosts: staff pages, health checks, language switch."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from whistle import views
+
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("healthz", views.healthz_view, name="healthz"),
+    path("readyz", views.readyz_view, name="readyz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("staff/", include("whistle.accounts.urls")),
+    path("staff/", include("casework.urls")),
+    path("staff/", include("whistle.tenants.urls")),
+]

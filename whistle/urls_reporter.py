@@ -1,0 +1,14 @@
+"""URLs of a tenant's reporter pages (under /t/<slug>/ or at the root of a tenant host name).
+
+Staff pages are deliberately absent: they are not reachable through a tenant's address.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from django.views.i18n import set_language
+
+urlpatterns = [
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("intake.urls")),
+]
