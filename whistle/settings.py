@@ -82,11 +82,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "whistle.tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whistle.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "whistle.tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "whistle.middleware.TenantLanguageMiddleware",
@@ -94,8 +94,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "whistle.accounts.middleware.StaffSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "whistle.accounts.middleware.StaffSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -276,6 +276,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -310,6 +312,7 @@ LOGGING = {
         "django": {"level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "faker": {"level": "WARNING"},
     },
 }
 

@@ -49,7 +49,9 @@ def pytest_runtest_makereport(
     registry = item.stash.get(_KEY, None)
     if registry is None:
         return
-    hits = registry.find_in(report.sections)
+    # Sections accumulate over setup/call/teardown; look only at this phase's own.
+    current = [(name, text) for name, text in report.sections if name.endswith(f" {call.when}")]
+    hits = registry.find_in(current)
     if hits and report.outcome != "failed":
         report.outcome = "failed"
         report.longrepr = (

@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from whistle.accounts.services import confirmed_totp
 from whistle.http import StaffRequest
 
+
 def is_verified(user: object) -> bool:
     """Whether this session passed the second factor (set by django_otp's OTPMiddleware)."""
     check = getattr(user, "is_verified", None)

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.http.request import split_domain_port
 from django.urls import get_script_prefix, set_script_prefix
-from django.views.defaults import page_not_found
 
 from whistle.http import TenantRequest
 from whistle.tenants.models import Tenant
@@ -28,9 +27,17 @@ PREFIX_RE = re.compile(r"^/t/(?P<slug>[-a-z0-9]{1,63})(?P<rest>/.*)?$")
 REPORTER_URLCONF = "whistle.urls_reporter"
 
 
-def _not_found(request: TenantRequest) -> HttpResponse:
+UNKNOWN_URLCONF = "whistle.urls_unknown"
+
+
+def _not_found(
+    request: TenantRequest, get_response: Callable[[HttpRequest], HttpResponse]
+) -> HttpResponse:
+    # Resolve against an empty URLconf: Django's ordinary 404 path answers, so the response is
+    # byte for byte the one for any missing page.
     request.tenant = None
-    return page_not_found(request, exception=None)
+    request.urlconf = UNKNOWN_URLCONF
+    return get_response(request)
 
 
 class TenantMiddleware:
@@ -39,7 +46,7 @@ class TenantMiddleware:
 
     def __call__(self, request: TenantRequest) -> HttpResponse:
         base_prefix = request.META.get("SCRIPT_NAME", "").rstrip("/") + "/"
-        host, _port = split_domain_port(request.META.get("HTTP_HOST", "") or "")
+        host, _port = split_domain_port(request.get_host())
         host = host.lower()
         request.tenant = None
         try:
@@ -50,7 +57,7 @@ class TenantMiddleware:
                     return self.get_response(request)
                 tenant = Tenant.objects.enabled().filter(slug=match["slug"]).first()
                 if tenant is None:
-                    return _not_found(request)
+                    return _not_found(request, self.get_response)
                 if not match["rest"]:
                     return HttpResponsePermanentRedirect(request.get_full_path() + "/")
                 request.tenant = tenant
@@ -60,7 +67,7 @@ class TenantMiddleware:
                 return self.get_response(request)
             tenant = Tenant.objects.enabled().filter(hostnames__hostname=host).first()
             if tenant is None:
-                return _not_found(request)
+                return _not_found(request, self.get_response)
             set_script_prefix(base_prefix)
             request.tenant = tenant
             request.urlconf = REPORTER_URLCONF

@@ -30,7 +30,8 @@ def validate_languages(value: Any) -> None:
     known = {code for code, _name in settings.LANGUAGES}
     if not isinstance(value, list) or not value or not all(v in known for v in value):
         raise ValidationError(
-            _("Choose one or more of: %(known)s."), params={"known": ", ".join(sorted(known))}
+            _("Choose one or more of these languages: %(known)s."),
+            params={"known": ", ".join(sorted(known))},
         )
 
 

@@ -1,0 +1,47 @@
+"""The sensitive-output fixture really fails a test that leaks (DESIGN §7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugins.sensitive import SensitiveRegistry
+
+INNER = """
+import logging
+import sys
+
+def test_logs_it(sensitive):
+    sensitive.add("SENTINEL-report-text-4711")
+    logging.getLogger("whistle.somewhere").debug("oops %s", "SENTINEL-report-text-4711")
+
+def test_prints_it(sensitive):
+    sensitive.add("SENTINEL-receipt-0815")
+    print("receipt:", "SENTINEL-receipt-0815")
+
+def test_stderr_it(sensitive):
+    sensitive.add("SENTINEL-key-material")
+    sys.stderr.write("SENTINEL-key-material")
+
+def test_clean(sensitive):
+    sensitive.add("SENTINEL-never-shown")
+    logging.getLogger("whistle").info("nothing to see")
+    print("fine")
+"""
+
+
+def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_inprocess(
+        "-p", "tests.plugins.sensitive", "-p", "no:django", "-o", "log_level=DEBUG"
+    )
+    result.assert_outcomes(passed=1, failed=3)
+    output = result.stdout.str()
+    assert "Sensitive text registered by this test appeared in" in output
+    assert "Captured log call" in output
+    assert "Captured stdout call" in output
+    assert "Captured stderr call" in output
+
+
+def test_short_strings_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 6"):
+        SensitiveRegistry().add("abc")

@@ -1,0 +1,84 @@
+"""A handler or admin of tenant A gets 404 for every staff page of tenant B and of B's offices.
+
+The URL patterns are enumerated from the resolver, so a new staff page with an office or tenant
+id in its path is covered without editing this test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.fixtures import World, staff_client
+from whistle.tenants.services import membership_add
+
+
+def staff_routes() -> Iterator[tuple[str, str]]:
+    """(route template, id kind) for every staff URL taking an office or tenant id."""
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> Iterator[str]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    for route in walk(get_resolver().url_patterns, "/"):
+        if "<uuid:office_id>" in route:
+            yield route, "office"
+        elif "<uuid:tenant_id>" in route:
+            yield route, "tenant"
+
+
+ROUTES = sorted(set(staff_routes()))
+
+
+def test_there_are_routes_to_check() -> None:
+    kinds = {kind for _route, kind in ROUTES}
+    assert kinds == {"office", "tenant"}
+
+
+def fill(route: str, world: World) -> str:
+    return route.replace("<uuid:office_id>", str(world.office.public_id)).replace(
+        "<uuid:tenant_id>", str(world.tenant.public_id)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "kind"), ROUTES)
+@pytest.mark.parametrize("who", ["handler", "admin"])
+def test_other_tenants_staff_pages_are_404(
+    worlds: tuple[World, World], route: str, kind: str, who: str
+) -> None:
+    a, b = worlds
+    client: Client = staff_client(getattr(a, who))
+    own = client.get(fill(route, a))
+    # The handler sees its own office page, the admin its own tenant page.
+    expected_own = 200 if (kind, who) in {("office", "handler"), ("tenant", "admin")} else 404
+    assert own.status_code == expected_own
+    for method in ("get", "post"):
+        response = getattr(client, method)(fill(route, b))
+        assert response.status_code == 404, (method, route)
+
+
+@pytest.mark.django_db
+def test_member_of_a_shared_office_sees_it_but_not_other_offices(
+    worlds: tuple[World, World],
+) -> None:
+    a, b = worlds
+    # b's office serves a as well (an external ombudsperson); a's handler is still no member.
+    b.office.tenants.add(a.tenant)
+    client = staff_client(a.handler)
+    assert client.get(f"/staff/offices/{b.office.public_id}/").status_code == 404
+    membership_add(office=b.office, user=a.handler)
+    assert client.get(f"/staff/offices/{b.office.public_id}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_malformed_ids_are_404(world_a: World) -> None:
+    client = staff_client(world_a.handler)
+    assert client.get("/staff/offices/not-a-uuid/").status_code == 404
+    assert client.get("/staff/offices/00000000-0000-0000-0000-000000000000/").status_code == 404
