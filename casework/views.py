@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from whistle.accounts.decorators import staff_required
 from whistle.http import StaffRequest
+from whistle.keys.services import office_key_status
 from whistle.tenants.access import access_membership
 
 
@@ -19,6 +20,6 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
             "office": office,
             "membership": membership,
             "served_tenants": office.tenants.order_by("name"),
-            "cases": [],
+            "key_status": office_key_status(office=office, user=request.user),
         },
     )

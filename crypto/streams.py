@@ -53,10 +53,10 @@ _FRAME_LEN = 4
 def padded_size(length: int) -> int:
     """Return the padded length of ``length`` real bytes: Padmé of ``max(length, 16 KiB)``.
 
-    Padmé (Nikitin et al., PURBs, PETS 2019) rounds up by clearing the low bits that are
-    below the length's exponent; it leaks O(log log L) bits of the length for at most
-    ~12 % overhead (less as files grow), which buckets by powers of two (up to 100 %) do not
-    beat.
+    Padmé (Nikitin et al., PURBs, PETS 2019) keeps only about log2(log2 L) significant bits
+    of the length and rounds the rest up. It leaks O(log log L) bits of the length for an
+    overhead below 6.25 % from the 16 KiB floor (3.1 % from 64 KiB), where power-of-two
+    buckets cost up to 100 %.
     """
     if length < 0:
         raise ValueError("length must not be negative")

@@ -13,6 +13,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-3f9c1e0b7a5d4c2e8f6a9b1d0c3
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/whistle")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("RECEIPT_PEPPER", "test-receipt-pepper-5c0f3b9e2a7d4e1f8b6c")
 
 from whistle.settings import *  # noqa: F403
 from whistle.settings import CONTENT_SECURITY_POLICY  # noqa: F401
@@ -21,3 +22,5 @@ PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 # Tests run tasks where they are sent (after commit), as the embedded default does.
 CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Cheap Argon2id for wraps made in tests (tests/crypto checks the production parameters).
+WHISTLE_KDF_PARAMS = "test"

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class WhistleConfig(AppConfig):
     name = "whistle"
     verbose_name = "Whistle"
+
+    def ready(self) -> None:
+        from whistle import checks  # noqa: F401  (registers the checks)

@@ -66,6 +66,7 @@ ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = [
     "whistle.accounts",
     "whistle.tenants",
+    "whistle.keys",
     "whistle",
     "intake",
     "casework",
@@ -91,8 +92,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "whistle.middleware.TenantLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "whistle.csrf.WhistleCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "whistle.vault.SessionVaultMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "whistle.accounts.middleware.StaffSessionTimeoutMiddleware",
@@ -231,6 +233,10 @@ SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# security.W003 looks for django.middleware.csrf by name; we run a subclass (whistle.csrf) that
+# accepts Fetch Metadata as proof of origin under Referrer-Policy: no-referrer. whistle.E001
+# checks that it is installed instead.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 PERMISSIONS_POLICY = (
     "camera=(), geolocation=(), microphone=(), payment=(), usb=(), interest-cohort=()"
 )
@@ -318,3 +324,21 @@ LOGGING = {
 
 # --- whistle --------------------------------------------------------------------------------
 WHISTLE_ONION_ADDRESS = env.string("ONION_ADDRESS", "")
+
+# --- key material (docs/crypto.md) ----------------------------------------------------------
+# The receipt pepper is Argon2id's secret input for receipt-derived keys: a stolen database
+# without it cannot test receipt guesses at all. Losing it makes every receipt useless.
+if QUICKSTART:
+    RECEIPT_PEPPER = env.string("RECEIPT_PEPPER") or _generated_secret("receipt_pepper")
+else:
+    RECEIPT_PEPPER = env.string("RECEIPT_PEPPER", required=True)
+    if len(RECEIPT_PEPPER) < 32:
+        raise ImproperlyConfigured("RECEIPT_PEPPER must be at least 32 random characters.")
+# Argon2id cost for handler passwords and receipts (crypto.PRODUCTION_PARAMS: 128 MiB, t=3).
+WHISTLE_KDF_PARAMS = "production"
+# At most this many Argon2id runs at once per process; further ones wait up to the timeout and
+# then get "busy, try again" (HTTP 503).
+ARGON2_MAX_CONCURRENT = env.integer("ARGON2_MAX_CONCURRENT", 2, minimum=1)
+ARGON2_SLOT_TIMEOUT = env.integer("ARGON2_SLOT_TIMEOUT", 5, minimum=0)
+# The per-session key of the session vault lives in this cookie (HttpOnly, SameSite=Strict).
+VAULT_COOKIE_NAME = "whistle_vault"

@@ -15,4 +15,5 @@ urlpatterns = [
     path("staff/", include("whistle.accounts.urls")),
     path("staff/", include("casework.urls")),
     path("staff/", include("whistle.tenants.urls")),
+    path("staff/", include("whistle.keys.urls")),
 ]

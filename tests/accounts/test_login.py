@@ -25,7 +25,7 @@ def inbox(world: World) -> str:
 
 @pytest.mark.django_db
 def test_password_alone_never_reaches_a_staff_page(world_a: World) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"].startswith("/staff/verify/")
@@ -38,14 +38,14 @@ def test_password_alone_never_reaches_a_staff_page(world_a: World) -> None:
 
 @pytest.mark.django_db
 def test_anonymous_is_sent_to_login(world_a: World) -> None:
-    response = Client().get(inbox(world_a))
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get(inbox(world_a))
     assert response.status_code == 302
     assert response["Location"].startswith("/staff/login/")
 
 
 @pytest.mark.django_db
 def test_login_rotates_the_session_key(world_a: World) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.get("/staff/login/")
     client.cookies["whistle_session"] = "attackerchosensessionkey0123456789"
     client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
@@ -57,14 +57,14 @@ def test_login_rotates_the_session_key(world_a: World) -> None:
 def test_wrong_password_or_email_gets_one_generic_message(world_a: World, which: str) -> None:
     data = {"email": world_a.handler.email, "password": PASSWORD}
     data[which] = "wrong@example.org" if which == "email" else "not the password at all"
-    response = Client().post("/staff/login/", data)
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/staff/login/", data)
     assert response.status_code == 200
     assert GENERIC in response.content.decode()
 
 
 @pytest.mark.django_db
 def test_wrong_code_gets_the_same_generic_message(world_a: World) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
     response = client.post("/staff/verify/", {"code": "000000"})
     assert GENERIC in response.content.decode()
@@ -75,7 +75,7 @@ def test_password_throttling_grows_and_then_releases(world_a: World) -> None:
     email = world_a.handler.email
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
-        client = Client()
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
         for _ in range(3):
             client.post("/staff/login/", {"email": email, "password": "wrong password 123"})
         throttle = LoginThrottle.objects.get()
@@ -98,7 +98,7 @@ def test_password_throttling_grows_and_then_releases(world_a: World) -> None:
 
 @pytest.mark.django_db
 def test_throttling_applies_to_unknown_accounts_too(db: None) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(5):
         client.post("/staff/login/", {"email": "ghost@example.org", "password": "x" * 12})
     throttle = LoginThrottle.objects.get()
@@ -108,7 +108,7 @@ def test_throttling_applies_to_unknown_accounts_too(db: None) -> None:
 
 @pytest.mark.django_db
 def test_code_throttling(world_a: World) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client.post("/staff/verify/", {"code": "000000"})
@@ -125,7 +125,7 @@ def test_code_throttling(world_a: World) -> None:
 @pytest.mark.django_db
 def test_first_login_enrols_totp_and_shows_recovery_codes_once(db: None) -> None:
     user = make_staff("new@alpha.example", with_totp=False)
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = client.post("/staff/login/", {"email": user.email, "password": PASSWORD})
     assert response["Location"] == "/staff/enrol/"
     page = client.get("/staff/enrol/").content.decode()
@@ -144,17 +144,17 @@ def test_first_login_enrols_totp_and_shows_recovery_codes_once(db: None) -> None
     assert not set(codes) & set(stored)
     assert client.get("/staff/").status_code == 200
     # A recovery code works once.
-    other = Client()
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
     other.post("/staff/login/", {"email": user.email, "password": PASSWORD})
     assert other.post("/staff/verify/", {"code": codes[0].upper()}).status_code == 302
-    third = Client()
+    third = Client(HTTP_ACCEPT_LANGUAGE="en")
     third.post("/staff/login/", {"email": user.email, "password": PASSWORD})
     assert GENERIC in third.post("/staff/verify/", {"code": codes[0]}).content.decode()
 
 
 @pytest.mark.django_db
 def test_enrolment_is_refused_once_a_device_exists(world_a: World) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
     response = client.get("/staff/enrol/")
     assert response.status_code == 302

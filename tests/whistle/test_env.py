@@ -21,6 +21,7 @@ GOOD_PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/14",
     "ALLOWED_HOSTS": "whistle.example",
     "EMAIL_HOST": "smtp.example",
+    "RECEIPT_PEPPER": "production-receipt-pepper-0123456789abcdef",
 }
 
 
@@ -54,6 +55,9 @@ def start_django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
         ({"REDIS_URL": ""}, "REDIS_URL"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({"EMAIL_HOST": ""}, "EMAIL_HOST"),
+        ({"RECEIPT_PEPPER": ""}, "RECEIPT_PEPPER"),
+        ({"RECEIPT_PEPPER": "too-short"}, "RECEIPT_PEPPER"),
+        ({"ARGON2_MAX_CONCURRENT": "0"}, "ARGON2_MAX_CONCURRENT"),
         ({"STAFF_IDLE_TIMEOUT": "half an hour"}, "STAFF_IDLE_TIMEOUT"),
         ({"WHISTLE_DEBUG": "perhaps"}, "WHISTLE_DEBUG"),
         ({"WHISTLE_DEBUG": "true"}, "WHISTLE_DEBUG"),
@@ -112,3 +116,13 @@ def test_env_reader_types() -> None:
         env.integer("N", 1, minimum=100)
     with pytest.raises(ImproperlyConfigured, match="C must be one of"):
         env.choice("C", ("y", "z"), "y")
+
+
+def test_missing_csrf_middleware_is_an_error() -> None:
+    from django.test import override_settings
+
+    from whistle.checks import csrf_middleware_check
+
+    assert csrf_middleware_check() == []
+    with override_settings(MIDDLEWARE=["django.middleware.security.SecurityMiddleware"]):
+        assert [e.id for e in csrf_middleware_check()] == ["whistle.E001"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -43,10 +44,11 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     installed; the flag only marks operator accounts) and gives no access to any case.
     """
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(_("e-mail address"), unique=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    is_staff = models.BooleanField(_("operator staff"), default=False)
+    is_staff = models.BooleanField(_("works for the operator"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()

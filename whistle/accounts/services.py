@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, login
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+import crypto
 from whistle.accounts.models import LoginThrottle, RecoveryCodeDevice, User, throttle_key
+from whistle.keys.services import VAULT_HANDLER_PRIVATE, handler_key_rewrap, handler_key_unlock
+from whistle.vault import get_vault
 
 
 def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
@@ -25,13 +28,39 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
         )
         if throttle.is_locked(now):
             return None
-        user = authenticate(request, username=email, password=password)
+        # Password hashing is Argon2 too: it counts against the same per-process limit.
+        with crypto.argon2_slot():
+            user = authenticate(request, username=email, password=password)
         if not isinstance(user, User):
             throttle.record_failure(now)
             throttle.save()
             return None
         throttle.delete()
         return user
+
+
+def staff_login(*, request: HttpRequest, user: User, password: str) -> None:
+    """Log in after the password step and unlock the handler key into the session vault.
+
+    The second factor is still to come; ``staff_required`` keeps every staff page closed until
+    it is verified.
+    """
+    private = handler_key_unlock(user=user, password=password)  # may raise crypto.BusyError
+    login(request, user)  # rotates the session key
+    vault = get_vault(request)
+    vault.rotate()
+    vault.put(VAULT_HANDLER_PRIVATE, private)
+
+
+def staff_change_password(*, user: User, old_password: str, new_password: str) -> None:
+    """Change the password and re-wrap the handler key with it, in one transaction.
+
+    Every other session of the account ends, because Django ties sessions to the password hash.
+    """
+    with transaction.atomic():
+        handler_key_rewrap(user=user, old_password=old_password, new_password=new_password)
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
 
 
 def confirmed_totp(user: User) -> TOTPDevice | None:

@@ -8,10 +8,10 @@ from urllib.parse import quote
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
 from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm
@@ -35,13 +36,17 @@ def _generic_error() -> str:
     )
 
 
+def _busy_error() -> str:
+    return _("The service is very busy right now. Please wait a moment and try again.")
+
+
 def _next_url(request: TenantRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return str(settings.LOGIN_REDIRECT_URL)
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _pending_user(request: TenantRequest) -> User:
@@ -59,13 +64,25 @@ def login_view(request: TenantRequest) -> HttpResponse:
         raise Http404
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.staff_check_password(
-            request=request,
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password"],
-        )
+        try:
+            user = services.staff_check_password(
+                request=request,
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+            )
+            if user is not None:
+                services.staff_login(
+                    request=request, user=user, password=form.cleaned_data["password"]
+                )
+        except crypto.BusyError:
+            form.add_error(None, _busy_error())
+            return render(
+                request,
+                "accounts/login.html",
+                {"form": form, "next": _next_url(request)},
+                status=503,
+            )
         if user is not None:
-            login(request, user)  # rotates the session key
             target = _next_url(request)
             if services.confirmed_totp(user) is None:
                 return redirect("accounts:enrol")
@@ -154,7 +171,15 @@ def account_view(request: StaffRequest) -> HttpResponse:
         codes = services.staff_new_recovery_codes(user=request.user)
         return render(request, "accounts/recovery_codes.html", {"codes": codes})
     if request.method == "POST" and form.is_valid():
-        form.save()
+        try:
+            services.staff_change_password(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except crypto.BusyError:
+            form.add_error(None, _busy_error())
+            return render(request, "accounts/account.html", {"form": form}, status=503)
         # Every other session of this account ends (their session hash no longer matches);
         # this one stays logged in.
         update_session_auth_hash(request, form.user)

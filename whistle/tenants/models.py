@@ -52,7 +52,7 @@ class Tenant(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     slug = models.SlugField(
-        _("address name"),
+        _("short name in the address"),
         max_length=63,
         unique=True,
         help_text=_("Used in the reporting address /t/<name>/."),

@@ -19,6 +19,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from whistle.accounts.models import User
+from whistle.keys.services import active_keypair, handler_key_unlock, office_keys_setup
 from whistle.tenants.models import Membership, Office, Tenant
 from whistle.tenants.services import membership_add, office_create, tenant_create
 
@@ -67,8 +68,18 @@ class Command(BaseCommand):
             device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
             if device is None:
                 device = TOTPDevice.objects.create(user=user, name="Demo", confirmed=True)
+            recovery = stored.get("office_recovery_key")
+            if active_keypair(office) is None:
+                # What the lead does at first login: unlock the handler key, create the office
+                # keys. The demo keeps the recovery key in its credentials file.
+                private = handler_key_unlock(user=user, password=password)
+                recovery = office_keys_setup(
+                    office=office, actor=user, actor_private=private
+                ).formatted
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"password": password}), encoding="utf-8")
+        path.write_text(
+            json.dumps({"password": password, "office_recovery_key": recovery}), encoding="utf-8"
+        )
         path.chmod(0o600)
         base = options["base_url"].rstrip("/")
         self.stdout.write(
@@ -80,6 +91,7 @@ class Command(BaseCommand):
                     "password": password,
                     "totp_secret": base64.b32encode(device.bin_key).decode().rstrip("="),
                     "otpauth_uri": device.config_url,
+                    "office_recovery_key": recovery,
                 },
                 indent=2,
             )

@@ -1,0 +1,152 @@
+"""Office key pages: set up, grant access, recover with the recovery key, rotate."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+import crypto
+from whistle.accounts.decorators import staff_required
+from whistle.accounts.models import User
+from whistle.http import StaffRequest
+from whistle.keys import services
+from whistle.tenants.access import access_membership
+from whistle.vault import get_vault
+
+
+class RecoveryForm(forms.Form):
+    recovery_key = forms.CharField(
+        label=gettext_lazy("Office recovery key"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=gettext_lazy("Upper or lower case, with or without dashes and spaces."),
+    )
+
+
+def _locked(request: StaffRequest) -> HttpResponse:
+    return render(request, "keys/locked.html", status=403)
+
+
+def _recovery_page(
+    request: StaffRequest, office_name: str, recovery: crypto.RecoveryKey
+) -> HttpResponse:
+    groups = recovery.formatted.split("-")
+    return render(request, "keys/recovery_key.html", {"office_name": office_name, "groups": groups})
+
+
+@staff_required
+def keys_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    status = services.office_key_status(office=membership.office, user=request.user)
+    return render(
+        request,
+        "keys/office_keys.html",
+        {
+            "office": membership.office,
+            "membership": membership,
+            "status": status,
+            "fingerprint": crypto.key_fingerprint(bytes(status.keypair.public_key))
+            if status.keypair
+            else "",
+            "recovery_form": RecoveryForm(),
+            "unlocked": get_vault(request).get(services.VAULT_HANDLER_PRIVATE) is not None,
+        },
+    )
+
+
+@staff_required
+def keys_setup_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    private = get_vault(request).get(services.VAULT_HANDLER_PRIVATE)
+    if private is None:
+        return _locked(request)
+    try:
+        recovery = services.office_keys_setup(
+            office=membership.office, actor=request.user, actor_private=private
+        )
+    except services.KeyAccessError:
+        messages.error(request, _("Only the office lead can set up the keys, and only once."))
+        return redirect("keys:office", office_id=office_id)
+    return _recovery_page(request, membership.office.name, recovery)
+
+
+@staff_required
+def keys_rotate_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    private = get_vault(request).get(services.VAULT_HANDLER_PRIVATE)
+    if private is None:
+        return _locked(request)
+    try:
+        recovery = services.office_rotate_keys(
+            office=membership.office, actor=request.user, actor_private=private
+        )
+    except services.KeyAccessError:
+        messages.error(request, _("Only an office lead with access to the keys can renew them."))
+        return redirect("keys:office", office_id=office_id)
+    return _recovery_page(request, membership.office.name, recovery)
+
+
+@staff_required
+def keys_grant_view(request: StaffRequest, office_id: str, user_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    # The grantee must be a member of the same office: looked up through the membership.
+    grantee = User.objects.filter(public_id=user_id, memberships__office=membership.office).first()
+    if grantee is None:
+        raise Http404
+    private = get_vault(request).get(services.VAULT_HANDLER_PRIVATE)
+    if private is None:
+        return _locked(request)
+    try:
+        services.office_grant(
+            office=membership.office, actor=request.user, actor_private=private, grantee=grantee
+        )
+    except services.KeyAccessError:
+        messages.error(
+            request,
+            _(
+                "Access could not be granted: you need access yourself, and your colleague must "
+                "have logged in once."
+            ),
+        )
+    else:
+        messages.success(
+            request,
+            _("%(name)s can now open this office's reports.") % {"name": grantee.display_name},
+        )
+    return redirect("keys:office", office_id=office_id)
+
+
+@staff_required
+def keys_recover_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = RecoveryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.office_recover(
+                office=membership.office,
+                actor=request.user,
+                recovery_text=form.cleaned_data["recovery_key"],
+            )
+        except crypto.RecoveryKeyFormatError:
+            form.add_error(
+                "recovery_key",
+                _("This key contains a typing error. Check each group against your printout."),
+            )
+        except services.KeyAccessError:
+            form.add_error("recovery_key", _("This is not the recovery key of this office."))
+        else:
+            messages.success(request, _("Your access to this office's reports is restored."))
+            return redirect("keys:office", office_id=office_id)
+    return render(request, "keys/recover.html", {"office": membership.office, "form": form})
