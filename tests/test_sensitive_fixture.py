@@ -32,7 +32,14 @@ def test_clean(sensitive):
 def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_inner=INNER)
     result = pytester.runpytest_inprocess(
-        "-p", "tests.plugins.sensitive", "-p", "no:django", "-p", "no:asyncio", "-o", "log_level=DEBUG"
+        "-p",
+        "tests.plugins.sensitive",
+        "-p",
+        "no:django",
+        "-p",
+        "no:asyncio",
+        "-o",
+        "log_level=DEBUG",
     )
     result.assert_outcomes(passed=1, failed=3)
     output = result.stdout.str()

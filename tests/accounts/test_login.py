@@ -14,6 +14,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.fixtures import PASSWORD, World, current_code, make_staff, staff_client
+from tests.plugins.sensitive import SensitiveRegistry
 from whistle.accounts.models import LoginThrottle, RecoveryCode
 
 GENERIC = "The e-mail address, password or code is not right"
@@ -227,3 +228,23 @@ def test_logout(world_a: World) -> None:
     client = staff_client(world_a.handler)
     assert client.post("/staff/logout/").status_code == 302
     assert client.get(inbox(world_a)).status_code == 302
+
+
+@pytest.mark.django_db
+def test_passwords_codes_and_secrets_never_reach_logs_or_output(
+    world_a: World, sensitive: SensitiveRegistry
+) -> None:
+    device = TOTPDevice.objects.get(user=world_a.handler)
+    sensitive.add(PASSWORD, "not the password at all", device.key, world_a.handler.email)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.post(
+        "/staff/login/", {"email": world_a.handler.email, "password": "not the password at all"}
+    )
+    client.post("/staff/login/", {"email": world_a.handler.email, "password": PASSWORD})
+    client.post("/staff/verify/", {"code": "000000"})
+    client.post("/staff/verify/", {"code": current_code(world_a.handler)})
+    client.get(inbox(world_a))
+    client.post(
+        "/staff/account/",
+        {"old_password": PASSWORD, "new_password1": "x", "new_password2": "y"},
+    )

@@ -124,8 +124,12 @@ def test_grant_by_non_member_or_admin_is_refused(worlds: tuple[World, World]) ->
     newcomer = make_staff("new@alpha.example")
     membership_add(office=a.office, user=newcomer)
     staff_client(newcomer)  # makes the newcomer's key pair
-    # A's tenant admin (not a member) and B's handler get 404 on every key page of A's office.
-    for outsider in (a.admin, b.handler):
+    # A's tenant admin (not a member), an operator account and B's handler get 404 on every
+    # key page of A's office.
+    operator = make_staff("operator@whistle.example")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    for outsider in (a.admin, operator, b.handler):
         client = staff_client(outsider)
         for action in ("", "setup/", "rotate/", "recover/", f"grant/{newcomer.public_id}/"):
             assert client.post(keys_url(a, action)).status_code == 404

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class LoginForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address"),
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
         label=_("Password"),
