@@ -8,4 +8,10 @@ app_name = "casework"
 
 urlpatterns = [
     path("offices/<uuid:office_id>/", views.inbox_view, name="inbox"),
+    path("offices/<uuid:office_id>/cases/<uuid:case_id>/", views.case_view, name="case"),
+    path(
+        "offices/<uuid:office_id>/cases/<uuid:case_id>/files/<uuid:attachment_id>/",
+        views.attachment_download_view,
+        name="attachment",
+    ),
 ]

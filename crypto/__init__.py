@@ -34,6 +34,7 @@ from crypto.records import (
 )
 from crypto.recovery import RecoveryKey, generate_recovery_key, parse_recovery_key
 from crypto.seal import seal, unseal
+from crypto.spool import EncryptedSpool
 from crypto.streams import (
     DEFAULT_CHUNK_SIZE,
     ciphertext_size,
@@ -54,6 +55,7 @@ __all__ = [
     "BusyError",
     "CryptoError",
     "DecryptionError",
+    "EncryptedSpool",
     "KeyFormatError",
     "KeyPair",
     "Receipt",

@@ -1,14 +1,45 @@
-"""Cases as intake creates them: ids, routing and wrapped keys in clear; everything else sealed."""
+"""Cases as intake creates them: ids, routing, dates and wrapped keys in clear; content sealed."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
+import zoneinfo
 
+from dateutil.relativedelta import relativedelta
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.keys.models import OfficeKeyPair
 from whistle.tenants.models import Office, Tenant
+
+ACKNOWLEDGE_DAYS = 7  # HinSchG § 17(1) Nr. 1
+FEEDBACK_MONTHS = 3  # HinSchG § 17(2)
+
+
+class Questionnaire(models.Model):
+    """One version of a tenant's questionnaire (validated JSON, see intake.questionnaire)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="questionnaires")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "version"], name="unique_questionnaire_version"
+            )
+        ]
+        ordering = ["tenant", "-version"]
+
+    def __str__(self) -> str:
+        return f"questionnaire v{self.version} of {self.tenant_id}"
+
+
+def tenant_today(tenant: Tenant) -> datetime.date:
+    return timezone.localtime(timezone=zoneinfo.ZoneInfo(tenant.time_zone)).date()
 
 
 class Case(models.Model):
@@ -17,11 +48,35 @@ class Case(models.Model):
     The case key exists only wrapped: sealed to the office key pair (``key_for_office``) and
     wrapped under the reporter's receipt secret (``key_for_receipt``). Clearing both is
     crypto-shredding: every record of the case becomes unreadable wherever copies remain.
+    Dates are calendar dates in the tenant's time zone: what the legal deadlines need, and
+    nothing finer (DESIGN §5).
     """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ACKNOWLEDGED = "acknowledged", _("Receipt confirmed")
+        SCOPE_CHECKED = "scope_checked", _("Responsibility checked")
+        PLAUSIBILITY = "plausibility", _("Being checked")
+        INVESTIGATION = "investigation", _("Being investigated")
+        MEASURES = "measures", _("Measures being taken")
+        FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
+        CLOSED = "closed", _("Closed")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Online form")
+        PHONE = "phone", _("Telephone")
+        LETTER = "letter", _("Letter")
+        IN_PERSON = "in_person", _("In person")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cases")
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="cases")
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.PROTECT, related_name="cases", null=True
+    )
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     # The lookup part of the receipt (40 random bits): found by an indexed equality lookup
     # without any key derivation. Unique: a clash at submission draws a new receipt.
     receipt_lookup = models.CharField(max_length=16, unique=True)
@@ -30,8 +85,13 @@ class Case(models.Model):
     )
     key_for_office = models.BinaryField(null=True)
     key_for_receipt = models.BinaryField(null=True)
+    has_contact = models.BooleanField(default=False)
     received_on = models.DateField(_("received on"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_on = models.DateField(null=True, blank=True)
+    feedback_given_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    # No creation timestamp: the date of receipt is what the law needs, and an exact time
+    # would help correlate a report with who was at work when (DESIGN §5).
 
     class Meta:
         verbose_name = _("case")
@@ -40,9 +100,25 @@ class Case(models.Model):
     def __str__(self) -> str:
         return str(self.public_id)
 
+    @property
+    def acknowledge_due(self) -> datetime.date:
+        """Acknowledgement of receipt is due 7 days after receipt."""
+        return self.received_on + datetime.timedelta(days=ACKNOWLEDGE_DAYS)
+
+    @property
+    def feedback_due(self) -> datetime.date:
+        """Feedback is due 3 months after the acknowledgement, or 3 months and 7 days after
+        receipt when none was sent."""
+        due: datetime.date
+        if self.acknowledged_on is not None:
+            due = self.acknowledged_on + relativedelta(months=FEEDBACK_MONTHS)
+        else:
+            due = self.received_on + relativedelta(months=FEEDBACK_MONTHS, days=ACKNOWLEDGE_DAYS)
+        return due
+
 
 class CaseRecord(models.Model):
-    """An encrypted piece of a case (answers, contact details, …), bound to its row."""
+    """An encrypted piece of a case (answers, contact details …), bound to its row."""
 
     class Kind(models.TextChoices):
         ANSWERS = "answers", _("answers")
@@ -52,7 +128,25 @@ class CaseRecord(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="records")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     ciphertext = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.case_id}"
+
+
+class Attachment(models.Model):
+    """An encrypted file of a case. Its name, type and cleaning report are an encrypted record
+    (``meta_ciphertext``); its content is an encrypted stream in the default storage."""
+
+    class Side(models.TextChoices):
+        REPORTER = "reporter", _("reporter")
+        OFFICE = "office", _("office")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    side = models.CharField(max_length=16, choices=Side.choices, default=Side.REPORTER)
+    storage_name = models.CharField(max_length=200, unique=True)
+    stored_size = models.BigIntegerField()
+    meta_ciphertext = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"attachment {self.public_id}"

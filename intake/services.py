@@ -1,18 +1,23 @@
-"""Intake use cases: creating a case, and reaching its key from the office or the receipt."""
+"""Intake use cases: questionnaires, creating a case, and reaching its key from the office or
+the receipt."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 import crypto
-from intake.models import Case, CaseRecord
+from intake.drafts import DraftFile
+from intake.models import Attachment, Case, CaseRecord, Questionnaire, tenant_today
+from intake.questionnaire import Definition, default_definition_json, parse
 from whistle.accounts.models import User
 from whistle.keys.services import KeyAccessError, active_keypair, kdf_params, office_private_key
 from whistle.tenants.models import Office, Tenant
@@ -24,6 +29,41 @@ class OfficeNotReady(Exception):
     """The office has no key pair yet, so it cannot receive reports."""
 
 
+# --- questionnaires -------------------------------------------------------------------------
+
+
+def questionnaire_current(tenant: Tenant) -> Questionnaire:
+    """The tenant's newest questionnaire version; the default one is created on first use."""
+    current = Questionnaire.objects.filter(tenant=tenant).order_by("-version").first()
+    if current is None:
+        with transaction.atomic():
+            current, _created = Questionnaire.objects.get_or_create(
+                tenant=tenant, version=1, defaults={"definition": default_definition_json()}
+            )
+    return current
+
+
+def questionnaire_import(*, tenant: Tenant, definition: dict[str, Any]) -> Questionnaire:
+    """Store a validated definition as the tenant's next version (cases keep theirs)."""
+    parse(definition)  # raises QuestionnaireError with the reason
+    with transaction.atomic():
+        latest = (
+            Questionnaire.objects.select_for_update()
+            .filter(tenant=tenant)
+            .order_by("-version")
+            .first()
+        )
+        version = 1 if latest is None else latest.version + 1
+        return Questionnaire.objects.create(tenant=tenant, version=version, definition=definition)
+
+
+def definition_of(questionnaire: Questionnaire) -> Definition:
+    return parse(questionnaire.definition)
+
+
+# --- contexts -------------------------------------------------------------------------------
+
+
 def case_key_info(case: Case) -> bytes:
     return f"whistle/case-key/v1|tenant={case.tenant.public_id}|case={case.public_id}".encode()
 
@@ -32,17 +72,24 @@ def case_receipt_context(case: Case) -> bytes:
     return f"whistle/case-receipt/v1|case={case.public_id}".encode()
 
 
-def record_context(case: Case, record: CaseRecord) -> crypto.RecordContext:
+def record_context(case: Case, kind: str, record_id: uuid.UUID | str) -> crypto.RecordContext:
     return crypto.RecordContext(
         tenant=str(case.tenant.public_id),
         case=str(case.public_id),
-        kind=record.kind,
-        record_id=str(record.public_id),
+        kind=kind,
+        record_id=str(record_id),
     )
+
+
+def attachment_stream_context(tenant_id: str, case_id: str, attachment_id: str) -> bytes:
+    return f"whistle/attachment/v1|tenant={tenant_id}|case={case_id}|file={attachment_id}".encode()
 
 
 def _pepper() -> bytes:
     return settings.RECEIPT_PEPPER.encode("utf-8")
+
+
+# --- submission -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -51,25 +98,94 @@ class Submission:
     receipt: crypto.Receipt
 
 
-def case_submit(*, tenant: Tenant, office: Office, answers: dict[str, Any]) -> Submission:
-    """Create a case atomically: answers encrypted under a fresh case key, the case key sealed
-    to the office and wrapped under a new receipt. Returns the receipt, to be shown once."""
+def _encrypt_json(
+    case: Case, case_key: bytes, kind: str, record_id: uuid.UUID | str, data: Any
+) -> bytes:
+    return crypto.encrypt_record(
+        case_key,
+        json.dumps(data, ensure_ascii=False).encode("utf-8"),
+        context=record_context(case, kind, record_id),
+    )
+
+
+def attachment_meta(file: DraftFile) -> dict[str, Any]:
+    return {
+        "name": file.name,
+        "mime": file.mime,
+        "kind": file.kind,
+        "size": file.size,
+        "cleaned": file.cleaned,
+        "removed": file.removed,
+        "problem": file.problem,
+        "remaining": file.remaining,
+        "question": file.question,
+    }
+
+
+def attachments_create(
+    *, case: Case, case_key: bytes, files: Sequence[DraftFile], side: str
+) -> list[Attachment]:
+    """Rows for files already encrypted into storage under the case key."""
+    created = []
+    for file in files:
+        attachment = Attachment(
+            public_id=uuid.UUID(file.id),
+            case=case,
+            side=side,
+            storage_name=file.storage_name,
+            stored_size=file.stored_size,
+        )
+        attachment.meta_ciphertext = _encrypt_json(
+            case, case_key, "attachment-meta", attachment.public_id, attachment_meta(file)
+        )
+        attachment.save()
+        created.append(attachment)
+    return created
+
+
+def case_submit(
+    *,
+    tenant: Tenant,
+    office: Office,
+    answers: dict[str, Any],
+    questionnaire: Questionnaire | None = None,
+    category: str = "",
+    case_id: str | None = None,
+    case_key: bytes | None = None,
+    files: Sequence[DraftFile] = (),
+    contact: dict[str, str] | None = None,
+    channel: str = Case.Channel.WEB,
+) -> Submission:
+    """Create a case atomically and return the receipt, to be shown once.
+
+    Answers, file metadata and optional contact details are encrypted under the case key
+    (fresh unless the draft already drew one for its uploads); the case key is sealed to the
+    office's active key pair and wrapped under a new receipt. Contact details are a record of
+    their own (kind ``contact``), apart from the answers (CF-2).
+    """
     if not office.tenants.filter(pk=tenant.pk).exists():
         raise ValueError("this office does not serve this tenant")
     keypair = active_keypair(office)
     if keypair is None:
         raise OfficeNotReady
-    case_key = secrets.token_bytes(32)
+    case_key = case_key or secrets.token_bytes(32)
+    questionnaire = questionnaire or questionnaire_current(tenant)
+    public_id = uuid.UUID(case_id) if case_id else uuid.uuid4()
     for _attempt in range(RECEIPT_ATTEMPTS):
         receipt = crypto.generate_receipt()
         try:
             with transaction.atomic():
                 case = Case.objects.create(
+                    public_id=public_id,
                     tenant=tenant,
                     office=office,
+                    questionnaire=questionnaire,
+                    category=category,
+                    channel=channel,
                     receipt_lookup=receipt.lookup,
                     office_keypair=keypair,
-                    received_on=timezone.localdate(),
+                    has_contact=bool(contact),
+                    received_on=tenant_today(tenant),
                 )
                 case.key_for_office = crypto.seal(
                     bytes(keypair.public_key), case_key, info=case_key_info(case)
@@ -82,17 +198,26 @@ def case_submit(*, tenant: Tenant, office: Office, answers: dict[str, Any]) -> S
                     pepper=_pepper(),
                 )
                 case.save(update_fields=["key_for_office", "key_for_receipt"])
-                record = CaseRecord(case=case, kind=CaseRecord.Kind.ANSWERS)
-                record.ciphertext = crypto.encrypt_record(
-                    case_key,
-                    json.dumps(answers, ensure_ascii=False).encode("utf-8"),
-                    context=record_context(case, record),
+                _record_create(case, case_key, CaseRecord.Kind.ANSWERS, answers)
+                if contact:
+                    _record_create(case, case_key, CaseRecord.Kind.CONTACT, contact)
+                attachments_create(
+                    case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
                 )
-                record.save()
         except IntegrityError:
             continue  # receipt lookup clash (40 bits): draw another receipt
         return Submission(case=case, receipt=receipt)
     raise RuntimeError("could not draw a unique receipt")
+
+
+def _record_create(case: Case, case_key: bytes, kind: str, data: Any) -> CaseRecord:
+    record = CaseRecord(case=case, kind=kind)
+    record.ciphertext = _encrypt_json(case, case_key, kind, record.public_id, data)
+    record.save()
+    return record
+
+
+# --- reading --------------------------------------------------------------------------------
 
 
 def case_key_for_office(*, case: Case, user: User, handler_private: bytes) -> bytes:
@@ -142,10 +267,51 @@ def case_key_for_receipt(*, tenant: Tenant, receipt_text: str) -> bytes | None:
     return None if found is None else found[1]
 
 
+def _record_json(case: Case, case_key: bytes, record: CaseRecord) -> Any:
+    plain = crypto.decrypt_record(
+        case_key,
+        bytes(record.ciphertext),
+        context=record_context(case, record.kind, record.public_id),
+    )
+    return json.loads(plain)
+
+
 def case_answers(*, case: Case, case_key: bytes) -> dict[str, Any]:
     record = CaseRecord.objects.get(case=case, kind=CaseRecord.Kind.ANSWERS)
-    plain = crypto.decrypt_record(
-        case_key, bytes(record.ciphertext), context=record_context(case, record)
-    )
-    answers: dict[str, Any] = json.loads(plain)
+    answers: dict[str, Any] = _record_json(case, case_key, record)
     return answers
+
+
+def case_contact(*, case: Case, case_key: bytes) -> dict[str, str] | None:
+    record = CaseRecord.objects.filter(case=case, kind=CaseRecord.Kind.CONTACT).first()
+    if record is None:
+        return None
+    contact: dict[str, str] = _record_json(case, case_key, record)
+    return contact
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    attachment: Attachment
+    meta: dict[str, Any]
+
+
+def case_attachments(
+    *, case: Case, case_key: bytes, side: str | None = None
+) -> list[AttachmentView]:
+    queryset = Attachment.objects.filter(case=case).order_by("id")
+    if side is not None:
+        queryset = queryset.filter(side=side)
+    views = []
+    for attachment in queryset:
+        plain = crypto.decrypt_record(
+            case_key,
+            bytes(attachment.meta_ciphertext),
+            context=record_context(case, "attachment-meta", attachment.public_id),
+        )
+        views.append(AttachmentView(attachment=attachment, meta=json.loads(plain)))
+    return views
+
+
+def b64key(key: bytes) -> str:
+    return base64.b64encode(key).decode()

@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from django.urls import path
 
-from intake import views
+from intake.views import landing, mailbox, report
 
 app_name = "intake"
 
 urlpatterns = [
-    path("", views.landing_view, name="landing"),
-    path("logo", views.logo_view, name="logo"),
+    path("", landing.landing_view, name="landing"),
+    path("logo", landing.logo_view, name="logo"),
+    path("accessibility/", landing.accessibility_view, name="accessibility"),
+    path("report/", report.start_view, name="start"),
+    path("report/step/<slug:step_id>/", report.step_view, name="step"),
+    path("report/contact/", report.contact_view, name="contact"),
+    path("report/check/", report.check_view, name="check"),
+    path("report/submit/", report.submit_view, name="submit"),
+    path("report/done/", report.done_view, name="done"),
+    path("mailbox/", mailbox.mailbox_view, name="mailbox"),
+    path("mailbox/message/", mailbox.message_view, name="message"),
+    path("mailbox/logout/", mailbox.logout_view, name="mailbox_logout"),
 ]

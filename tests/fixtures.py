@@ -76,3 +76,11 @@ def staff_client(user: User) -> Client:
     response = client.post("/staff/verify/", {"code": current_code(user)})
     assert response.status_code == 302, response.content
     return client
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Throttling counters live in the cache (Redis): every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -24,3 +24,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Cheap Argon2id for wraps made in tests (tests/crypto checks the production parameters).
 WHISTLE_KDF_PARAMS = "test"
+# Servers started by tests in threads (ASGI, live server) must not keep connections open past
+# their requests, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

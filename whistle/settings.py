@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "whistle",
     "intake",
     "casework",
+    "chat",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -207,6 +208,8 @@ STAFF_ABSOLUTE_TIMEOUT = env.integer("STAFF_ABSOLUTE_TIMEOUT", 12 * 3600, minimu
 # Failed password attempts per account before growing delays start, and the longest delay.
 LOGIN_THROTTLE_FREE_ATTEMPTS = 3
 LOGIN_THROTTLE_MAX_DELAY = 15 * 60
+# Reporter mailbox sessions end after this many idle seconds (the draft of a report is kept).
+REPORTER_IDLE_TIMEOUT = 15 * 60
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -286,6 +289,11 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Every uploaded file is received into an encrypted spool (whistle/uploads.py); no plaintext
+# temporary file is ever written. Bodies over WHISTLE_MAX_REQUEST_MB are refused (413).
+FILE_UPLOAD_HANDLERS = ["whistle.uploads.EncryptedSpoolUploadHandler"]
+WHISTLE_MAX_FILE_MB = env.integer("WHISTLE_MAX_FILE_MB", 100, minimum=1)
+WHISTLE_MAX_REQUEST_MB = env.integer("WHISTLE_MAX_REQUEST_MB", 600, minimum=1)
 
 # --- e-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "whistle@localhost")
@@ -319,6 +327,8 @@ LOGGING = {
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "faker": {"level": "WARNING"},
+        # Pillow logs image metadata (EXIF, GPS, authors) at DEBUG while parsing uploads: never.
+        "PIL": {"level": "WARNING"},
     },
 }
 

@@ -41,11 +41,30 @@ def test_there_are_routes_to_check() -> None:
     assert kinds == {"office", "tenant"}
 
 
+def with_case(world: World) -> None:
+    """Office keys and one report with a file, so case and file pages have something to show."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from intake.models import Attachment, Case
+    from tests.intake.journey import reporter, submit_report
+    from tests.keys.test_key_hierarchy import setup_keys
+
+    setup_keys(world)
+    evidence = [SimpleUploadedFile("evidence.txt", b"some evidence", "text/plain")]
+    submit_report(reporter(), world, files={"evidence": evidence})
+    world.case = Case.objects.get(tenant=world.tenant)  # type: ignore[attr-defined]
+    world.attachment = Attachment.objects.get(case=world.case)  # type: ignore[attr-defined]
+
+
 def fill(route: str, world: World) -> str:
+    case = getattr(world, "case", None)
+    attachment = getattr(world, "attachment", None)
     return (
         route.replace("<uuid:office_id>", str(world.office.public_id))
         .replace("<uuid:tenant_id>", str(world.tenant.public_id))
         .replace("<uuid:user_id>", str(world.handler.public_id))
+        .replace("<uuid:case_id>", str(case.public_id if case else ""))
+        .replace("<uuid:attachment_id>", str(attachment.public_id if attachment else ""))
     )
 
 
@@ -56,6 +75,9 @@ def test_other_tenants_staff_pages_are_404(
     worlds: tuple[World, World], route: str, kind: str, who: str
 ) -> None:
     a, b = worlds
+    if "<uuid:case_id>" in route:
+        with_case(a)
+        with_case(b)
     client: Client = staff_client(getattr(a, who))
     own = client.get(fill(route, a))
     # The handler reaches its own office's pages, the admin its own tenant's (a POST-only page

@@ -66,6 +66,8 @@ class Tenant(models.Model):
     )
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    max_file_mb = models.PositiveIntegerField(_("largest file (MB)"), default=100)
+    max_case_mb = models.PositiveIntegerField(_("all files of one report (MB)"), default=500)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

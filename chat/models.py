@@ -1,0 +1,36 @@
+"""The conversation of a case: messages encrypted under the case key, with read markers."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import Attachment, Case
+
+
+class Message(models.Model):
+    class Side(models.TextChoices):
+        REPORTER = "reporter", _("reporter")
+        OFFICE = "office", _("office")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    side = models.CharField(max_length=16, choices=Side.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body_ciphertext = models.BinaryField()
+    attachments = models.ManyToManyField(Attachment, blank=True, related_name="messages")
+    # A date, not a time: reporters' writing times must not be exposed (DESIGN §5).
+    created_on = models.DateField()
+    # Set when the other side first displayed it ("read by the office" / "read by you").
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"message {self.public_id}"

@@ -1,0 +1,128 @@
+"""Receiving a file: sniff its type, remove metadata, encrypt under the case key into storage.
+
+The upload arrives as an ``EncryptedSpool`` (whistle/uploads.py). Cleaning writes into a second
+spool, which is then encrypted under the case key into a temporary file holding only
+ciphertext, and saved to the default storage under a random name. At no point is plaintext
+written to disk or the whole file held in memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import PurePath
+from typing import Any, BinaryIO, cast
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest
+
+import crypto
+from intake.drafts import Draft, DraftFile
+from intake.files import CleanReport, IncompleteOutputError, clean, copy_through, labels, sniff
+from intake.services import attachment_stream_context
+from whistle.tenants.models import Tenant
+from whistle.uploads import upload_problems
+
+__all__ = [
+    "attachment_discard",
+    "attachment_receive",
+    "attachment_receive_many",
+    "upload_problems",
+]
+
+STORAGE_PREFIX = "files"
+
+
+def _safe_name(name: str) -> str:
+    base = PurePath(name.replace("\\", "/")).name.strip() or "file"
+    return base[:200]
+
+
+def attachment_receive(
+    *, tenant_id: str, case_id: str, case_key: bytes, upload: UploadedFile[Any], question: str
+) -> DraftFile:
+    """Clean and encrypt one uploaded file into storage; returns what the draft keeps."""
+    attachment_id = str(uuid.uuid4())
+    # EncryptedSpool is a BufferedIOBase; typeshed does not count that as BinaryIO.
+    src = cast(BinaryIO, upload.file)
+    src.seek(0)
+    sniffed = sniff(src)
+    spool = crypto.EncryptedSpool()
+    try:
+        report = clean(src, cast(BinaryIO, spool), kind=sniffed.kind)
+    except IncompleteOutputError:
+        # Our own spool failed mid-write: start again and keep the original as it is.
+        spool.close()
+        spool = crypto.EncryptedSpool()
+        report = CleanReport(kind=sniffed.kind, cleaned=False, problem=labels.DAMAGED)
+    with spool:
+        cleaned_spool = cast(BinaryIO, spool)
+        if not report.written:
+            # The cleaner wrote nothing (it could not parse the file): keep the original.
+            src.seek(0)
+            copy_through(src, cleaned_spool)
+        size = cleaned_spool.tell()
+        cleaned_spool.seek(0)
+        with tempfile.TemporaryFile() as ciphertext:  # holds ciphertext only
+            stored_size = crypto.encrypt_stream(
+                case_key,
+                cleaned_spool,
+                ciphertext,
+                context=attachment_stream_context(tenant_id, case_id, attachment_id),
+            )
+            ciphertext.seek(0)
+            name = default_storage.save(
+                f"{STORAGE_PREFIX}/{secrets.token_hex(2)}/{secrets.token_hex(16)}", File(ciphertext)
+            )
+    src.close()
+    return DraftFile(
+        id=attachment_id,
+        question=question,
+        storage_name=name,
+        stored_size=stored_size,
+        name=_safe_name(upload.name or ""),
+        mime=sniffed.mime,
+        kind=str(sniffed.kind),
+        size=size,
+        cleaned=report.cleaned,
+        removed=[str(label) for label in report.removed],
+        remaining=[str(label) for label in report.remaining],
+        problem=str(report.problem) if report.problem else None,
+    )
+
+
+def attachment_receive_many(
+    request: HttpRequest, *, tenant: Tenant, case_id: str, case_key: bytes, field: str
+) -> list[DraftFile]:
+    return [
+        attachment_receive(
+            tenant_id=str(tenant.public_id),
+            case_id=case_id,
+            case_key=case_key,
+            upload=upload,
+            question=field,
+        )
+        for upload in request.FILES.getlist(field)
+    ]
+
+
+def attachment_discard(draft: Draft, file_id: str) -> None:
+    """Remove a file from a draft and delete its ciphertext from storage."""
+    for file in list(draft.files):
+        if file.id == file_id:
+            draft.files.remove(file)
+            default_storage.delete(file.storage_name)
+
+
+def attachment_open(
+    *, case_key: bytes, tenant_id: str, case_id: str, attachment_id: str, storage_name: str
+) -> Iterator[bytes]:
+    """An iterator over the decrypted content, for streamed downloads."""
+    handle = cast(BinaryIO, default_storage.open(storage_name, "rb"))
+    return crypto.iter_decrypt(
+        case_key, handle, context=attachment_stream_context(tenant_id, case_id, attachment_id)
+    )

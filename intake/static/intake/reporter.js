@@ -1,0 +1,66 @@
+/* Progressive enhancement for reporter pages. Everything works without this file. */
+(function () {
+  "use strict";
+
+  // Copy the receipt code.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var text = Array.prototype.map.call(source.querySelectorAll(".group"), function (g) {
+        return g.textContent;
+      }).join("-");
+      var status = button.parentNode.querySelector(".copy-status");
+      navigator.clipboard.writeText(text).then(function () {
+        status.textContent = button.getAttribute("data-done") || "✓";
+      });
+    });
+  });
+
+  // Warn before leaving the receipt page without confirming.
+  var guard = document.querySelector("form[data-leave-guard]");
+  if (guard) {
+    var confirmed = false;
+    guard.addEventListener("submit", function () { confirmed = true; });
+    window.addEventListener("beforeunload", function (event) {
+      if (!confirmed) { event.preventDefault(); event.returnValue = ""; }
+    });
+  }
+
+  // Show conditional questions only when their condition holds (checked again on the server).
+  var rules = document.getElementById("conditions");
+  if (rules) {
+    var conditions = JSON.parse(rules.textContent);
+    var form = document.querySelector("form[data-conditions]");
+    var valuesOf = function (name) {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name === name && (el.type === "radio" || el.type === "checkbox" ? el.checked : true);
+      }).map(function (el) { return el.type === "checkbox" && !el.value ? "true" : el.value; });
+    };
+    var update = function () {
+      Object.keys(conditions).forEach(function (question) {
+        var rule = conditions[question];
+        var wrapper = form.querySelector("[data-question='" + question + "']");
+        if (!wrapper) { return; }
+        var given = valuesOf(rule.question);
+        var show = given.some(function (v) { return rule.values.indexOf(v) !== -1; });
+        wrapper.hidden = !show;
+        var help = wrapper.querySelector(".condition-help");
+        if (help) { help.hidden = true; }
+      });
+    };
+    form.addEventListener("change", update);
+    update();
+  }
+
+  // Tell the reporter before the mailbox session ends for inactivity.
+  var idle = document.querySelector("[data-idle-minutes]");
+  if (idle) {
+    var minutes = parseInt(idle.getAttribute("data-idle-minutes"), 10);
+    var warning = document.querySelector(".idle-warning");
+    if (warning && minutes > 2) {
+      window.setTimeout(function () { warning.hidden = false; }, (minutes - 2) * 60 * 1000);
+    }
+  }
+})();

@@ -1,0 +1,220 @@
+"""The reporter's mailbox: enter the receipt, see status, deadlines, the report as sent and the
+conversation; write to the office and add files. Logged out after 15 minutes without activity;
+what was being written when that happened is kept."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+import crypto
+from chat.models import Message
+from chat.services import MAX_BODY, message_post, messages_for
+from intake import services, throttle
+from intake.attachments import attachment_receive_many, upload_problems
+from intake.models import Case
+from intake.questionnaire import localised, render_answers
+from intake.views.common import reporter_tenant
+from whistle.http import TenantRequest
+from whistle.tenants.models import Tenant
+from whistle.vault import get_vault
+
+VAULT_CASE = "mailbox_case"
+VAULT_KEY = "mailbox_key"
+SEEN = "_mailbox_seen"
+
+
+class ReceiptForm(forms.Form):
+    receipt = forms.CharField(
+        label=gettext_lazy("Your receipt code"),
+        max_length=100,
+        help_text=gettext_lazy(
+            "The code you were shown after sending your report, e.g. ABCD-EFGH-…"
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    pending_message = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_BODY)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Your message to the office"),
+        max_length=MAX_BODY,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+
+def _neutral_error() -> str:
+    return _(
+        "We could not open a report with this code. Check that you typed it correctly and try "
+        "again. If you keep seeing this message, wait a few minutes."
+    )
+
+
+def mailbox_session(request: TenantRequest, tenant: Tenant) -> tuple[Case, bytes] | None:
+    """The case and key of a live mailbox session; None if there is none or it expired."""
+    vault = get_vault(request)
+    case_id, key = vault.get(VAULT_CASE), vault.get(VAULT_KEY)
+    if case_id is None or key is None:
+        return None
+    seen = float(request.session.get(SEEN, 0))
+    now = timezone.now().timestamp()
+    if now - seen > settings.REPORTER_IDLE_TIMEOUT:
+        _end_session(request)
+        messages.info(
+            request, _("For your protection you were logged out after 15 minutes without activity.")
+        )
+        return None
+    case = (
+        Case.objects.select_related("tenant", "questionnaire")
+        .filter(tenant=tenant, public_id=uuid.UUID(case_id.decode()))
+        .first()
+    )
+    if case is None or case.key_for_receipt is None:
+        _end_session(request)
+        return None
+    request.session[SEEN] = now
+    return case, key
+
+
+def _end_session(request: TenantRequest) -> None:
+    vault = get_vault(request)
+    vault.remove(VAULT_CASE)
+    vault.remove(VAULT_KEY)
+    request.session.pop(SEEN, None)
+
+
+def mailbox_view(request: TenantRequest) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    if request.method == "POST":
+        return _login(request, tenant)
+    session = mailbox_session(request, tenant)
+    if session is None:
+        return render(request, "intake/mailbox_login.html", {"form": ReceiptForm()})
+    case, key = session
+    pending = request.session.pop("_pending_message", "")
+    return _mailbox_page(request, case, key, MessageForm(initial={"body": pending}))
+
+
+def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
+    form = ReceiptForm(request.POST)
+    if not form.is_valid():
+        return render(request, "intake/mailbox_login.html", {"form": form})
+    text = form.cleaned_data["receipt"]
+    found = None
+    if not throttle.hit(throttle.RECEIPT_TRIES_GLOBAL, "all"):
+        form.add_error(None, _neutral_error())
+        return render(request, "intake/mailbox_login.html", {"form": form}, status=429)
+    try:
+        receipt = crypto.parse_receipt(text)
+        if throttle.hit(throttle.RECEIPT_TRIES_PER_LOOKUP, f"{tenant.pk}:{receipt.lookup}"):
+            found = services.case_for_receipt(tenant=tenant, receipt_text=text)
+    except crypto.ReceiptFormatError:
+        found = None
+    except crypto.BusyError:
+        form.add_error(None, _("The service is very busy right now. Please try again in a moment."))
+        return render(request, "intake/mailbox_login.html", {"form": form}, status=503)
+    if found is None:
+        form.add_error(None, _neutral_error())
+        return render(request, "intake/mailbox_login.html", {"form": form})
+    case, key = found
+    request.session.cycle_key()
+    vault = get_vault(request)
+    vault.rotate()
+    vault.put(VAULT_CASE, str(case.public_id).encode())
+    vault.put(VAULT_KEY, key)
+    request.session[SEEN] = timezone.now().timestamp()
+    if form.cleaned_data.get("pending_message"):
+        request.session["_pending_message"] = form.cleaned_data["pending_message"]
+        messages.info(request, _("Your unsent message is below. Check it and send it again."))
+    return redirect("intake:mailbox")
+
+
+def _mailbox_page(
+    request: TenantRequest, case: Case, key: bytes, form: MessageForm, **extra: Any
+) -> HttpResponse:
+    definition = services.definition_of(case.questionnaire) if case.questionnaire else None
+    answers = services.case_answers(case=case, case_key=key)
+    category = definition.category(case.category) if definition else None
+    report_files = [
+        a
+        for a in services.case_attachments(case=case, case_key=key)
+        if not a.attachment.messages.exists()
+    ]
+    return render(
+        request,
+        "intake/mailbox.html",
+        {
+            "case": case,
+            "category": localised(category.label) if category else "",
+            "answers": render_answers(definition, answers) if definition else [],
+            "report_files": report_files,
+            "conversation": messages_for(
+                case=case, case_key=key, viewer_side=Message.Side.REPORTER
+            ),
+            "form": form,
+            "idle_minutes": settings.REPORTER_IDLE_TIMEOUT // 60,
+            "limits": {"file": case.tenant.max_file_mb},
+            **extra,
+        },
+    )
+
+
+def message_view(request: TenantRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    tenant = reporter_tenant(request)
+    session = mailbox_session(request, tenant)
+    form = MessageForm(request.POST)
+    if session is None:
+        # Keep what was written: it goes into the login form and comes back after login.
+        body = request.POST.get("body", "")[:MAX_BODY]
+        login = ReceiptForm(initial={"pending_message": body})
+        if body:
+            messages.info(
+                request,
+                _("Your message has not been sent yet. Enter your receipt code to continue."),
+            )
+        return render(request, "intake/mailbox_login.html", {"form": login})
+    case, key = session
+    # Files that were too large are refused with a message; the rest of the message is sent,
+    # so nothing typed is lost.
+    refused = upload_problems(request)
+    files = attachment_receive_many(
+        request, tenant=tenant, case_id=str(case.public_id), case_key=key, field="files"
+    )
+    body = form.cleaned_data.get("body", "").strip() if form.is_valid() else ""
+    if not form.is_valid() or not (body or files):
+        if form.is_valid():
+            form.add_error("body", _("Write a message or add a file."))
+        for problem in refused:
+            form.add_error(None, problem)
+        return _mailbox_page(request, case, key, form)
+    message_post(case=case, case_key=key, side=Message.Side.REPORTER, body=body, files=files)
+    messages.success(request, _("Your message has been sent to the office."))
+    for problem in refused:
+        messages.warning(request, problem)
+    return redirect("intake:mailbox")
+
+
+def logout_view(request: TenantRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    reporter_tenant(request)
+    _end_session(request)
+    request.session.flush()
+    get_vault(request).clear()
+    messages.info(request, _("You have left your mailbox."))
+    return redirect("intake:landing")

@@ -1,0 +1,476 @@
+"""Writing a report: choose office and category, answer the steps, attach files, optional
+contact details, check, send, receipt. Works without JavaScript; nothing typed is lost on a
+validation error, on going back or when the draft expired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+import crypto
+from intake import services, throttle
+from intake.attachments import attachment_discard, attachment_receive, upload_problems
+from intake.drafts import Draft, draft_clear, draft_get, draft_save, draft_start
+from intake.models import Questionnaire
+from intake.questionnaire import (
+    Definition,
+    Step,
+    answers_from_form,
+    initial_for,
+    localised,
+    render_answers,
+    step_form,
+)
+from intake.views.common import ready_offices, reporter_tenant
+from whistle.http import TenantRequest
+from whistle.tenants.models import Office, Tenant
+
+HONEYPOT = "website"
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: list[tuple[str, str]]  # (id, title)
+    current: int
+
+    @property
+    def number(self) -> int:
+        return self.current + 1
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+
+def _progress(definition: Definition, current: str) -> Progress:
+    steps = [("start", str(_("Topic")))]
+    steps += [(s.id, localised(s.title)) for s in definition.steps]
+    steps += [("contact", str(_("Contact"))), ("check", str(_("Check and send")))]
+    index = next(i for i, (sid, _title) in enumerate(steps) if sid == current)
+    return Progress(steps=steps, current=index)
+
+
+def _questionnaire(tenant: Tenant, draft: Draft | None) -> Questionnaire:
+    if draft is not None and draft.questionnaire_version:
+        found = Questionnaire.objects.filter(
+            tenant=tenant, version=draft.questionnaire_version
+        ).first()
+        if found is not None:
+            return found
+    return services.questionnaire_current(tenant)
+
+
+def _expired(request: TenantRequest) -> None:
+    messages.warning(
+        request,
+        _(
+            "Your report had been closed for your protection after a long pause, or your "
+            "browser does not keep cookies for this page. What you entered on this page has "
+            "been kept; please check the other steps."
+        ),
+    )
+
+
+# --- start: office and category ---------------------------------------------------------------
+
+
+class StartForm(forms.Form):
+    category = forms.ChoiceField(
+        label=gettext_lazy("What is your report about?"), widget=forms.RadioSelect
+    )
+    office = forms.ChoiceField(
+        label=gettext_lazy("Who should receive your report?"),
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    def __init__(
+        self, *args: Any, definition: Definition, offices: list[Office], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        category = cast(forms.ChoiceField, self.fields["category"])
+        category.choices = [(c.id, localised(c.label)) for c in definition.categories]
+        self.descriptions = {
+            c.id: localised(c.description) for c in definition.categories if c.description
+        }
+        if len(offices) > 1:
+            office = cast(forms.ChoiceField, self.fields["office"])
+            office.required = True
+            office.choices = [
+                (str(o.public_id), f"{o.name}: {o.description}" if o.description else o.name)
+                for o in offices
+            ]
+        else:
+            del self.fields["office"]
+
+
+def start_view(request: TenantRequest) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    offices = ready_offices(tenant)
+    if not offices:
+        return render(request, "intake/not_ready.html", status=503)
+    draft = draft_get(request, tenant_id=str(tenant.public_id))
+    questionnaire = _questionnaire(tenant, draft)
+    definition = services.definition_of(questionnaire)
+    initial = {"category": draft.category, "office": draft.office_id} if draft else {}
+    form = StartForm(request.POST or None, initial=initial, definition=definition, offices=offices)
+    if request.method == "POST" and form.is_valid():
+        if draft is None:
+            draft = draft_start(request, tenant_id=str(tenant.public_id))
+        draft.questionnaire_version = questionnaire.version
+        draft.category = form.cleaned_data["category"]
+        draft.office_id = form.cleaned_data.get("office") or str(offices[0].public_id)
+        _complete(draft, "start")
+        draft_save(request, draft)
+        return redirect("intake:step", step_id=definition.steps[0].id)
+    return render(
+        request,
+        "intake/report_start.html",
+        {"form": form, "progress": _progress(definition, "start")},
+    )
+
+
+def _complete(draft: Draft, step_id: str) -> None:
+    if step_id not in draft.completed_steps:
+        draft.completed_steps.append(step_id)
+
+
+def _require_draft(request: TenantRequest, tenant: Tenant) -> Draft | None:
+    draft = draft_get(request, tenant_id=str(tenant.public_id))
+    if draft is None or "start" not in draft.completed_steps:
+        return None
+    return draft
+
+
+# --- questionnaire steps ----------------------------------------------------------------------
+
+
+def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None:
+        if request.method == "POST":
+            _expired(request)
+        return redirect("intake:start")
+    definition = services.definition_of(_questionnaire(tenant, draft))
+    index = definition.step_index(step_id)
+    if index is None:
+        raise Http404
+    step = definition.steps[index]
+    next_step = definition.steps[index + 1].id if index + 1 < len(definition.steps) else None
+    file_errors: list[str] = []
+    if request.method == "POST":
+        action = request.POST.get("action", "continue")
+        file_errors = _receive_files(request, tenant, draft, step)
+        if action.startswith("remove:"):
+            attachment_discard(draft, action.removeprefix("remove:"))
+            _keep_raw_answers(draft, step, request.POST)
+            draft_save(request, draft)
+            return redirect("intake:step", step_id=step.id)
+        if action == "back":
+            _keep_raw_answers(draft, step, request.POST)
+            draft_save(request, draft)
+            if index == 0:
+                return redirect("intake:start")
+            return redirect("intake:step", step_id=definition.steps[index - 1].id)
+        form = step_form(step, definition, data=request.POST, answers_so_far=draft.answers)
+        _check_required_files(form, step, draft)
+        if form.is_valid() and not file_errors and action != "upload":
+            for question in step.questions:
+                draft.answers.pop(question.id, None)
+            draft.answers.update(answers_from_form(step, form))
+            _complete(draft, step.id)
+            draft_save(request, draft)
+            if next_step is None:
+                return redirect("intake:contact")
+            return redirect("intake:step", step_id=next_step)
+        _keep_raw_answers(draft, step, request.POST)
+        draft_save(request, draft)
+        if action == "upload" and not file_errors:
+            # Files added: show the step again with what was typed, without complaining about
+            # questions not answered yet.
+            form = step_form(step, definition, initial=initial_for(step, draft.answers))
+    else:
+        form = step_form(step, definition, initial=initial_for(step, draft.answers))
+    return render(
+        request,
+        "intake/report_step.html",
+        {
+            "form": form,
+            "step": step,
+            "step_title": localised(step.title),
+            "step_intro": localised(step.intro) if step.intro else "",
+            "progress": _progress(definition, step.id),
+            "draft": draft,
+            "file_questions": {q.id for q in step.questions if q.type == "file"},
+            "file_errors": file_errors,
+            "limits": {"file": tenant.max_file_mb, "case": tenant.max_case_mb},
+            "conditions": {
+                q.id: {"question": q.show_if.question, "values": [str(v) for v in q.show_if.values]}
+                for q in step.questions
+                if q.show_if is not None
+            },
+        },
+    )
+
+
+def _keep_raw_answers(draft: Draft, step: Step, data: Any) -> None:
+    """Keep what was typed, valid or not, so nothing is lost on errors or going back."""
+    for question in step.questions:
+        if question.type == "file":
+            continue
+        if question.type == "multiple_choice":
+            values = data.getlist(question.id)
+            if values:
+                draft.answers[question.id] = values
+            else:
+                draft.answers.pop(question.id, None)
+        elif question.type == "checkbox":
+            if data.get(question.id):
+                draft.answers[question.id] = True
+            else:
+                draft.answers.pop(question.id, None)
+        else:
+            value = data.get(question.id, "")
+            if value:
+                draft.answers[question.id] = value
+            else:
+                draft.answers.pop(question.id, None)
+
+
+def _receive_files(request: TenantRequest, tenant: Tenant, draft: Draft, step: Step) -> list[str]:
+    errors = upload_problems(request)
+    for question in step.questions:
+        if question.type != "file":
+            continue
+        for upload in request.FILES.getlist(question.id):
+            limit = tenant.max_case_mb * 1024 * 1024
+            if draft.total_file_bytes() + (upload.size or 0) > limit:
+                errors.append(
+                    _(
+                        "“%(name)s” was not added: all files of one report together may be at most "
+                        "%(mb)s MB."
+                    )
+                    % {"name": upload.name, "mb": tenant.max_case_mb}
+                )
+                continue
+            draft.files.append(
+                attachment_receive(
+                    tenant_id=str(tenant.public_id),
+                    case_id=draft.case_id,
+                    case_key=draft.key,
+                    upload=upload,
+                    question=question.id,
+                )
+            )
+    draft_save(request, draft)
+    return errors
+
+
+def _check_required_files(form: forms.Form, step: Step, draft: Draft) -> None:
+    for question in step.questions:
+        if question.type == "file" and question.required and not draft.files_for(question.id):
+            form.add_error(question.id, forms.Field.default_error_messages["required"])
+
+
+# --- contact details --------------------------------------------------------------------------
+
+
+class ContactForm(forms.Form):
+    ANONYMOUS, CONTACT = "anonymous", "contact"
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Do you want to give contact details?"),
+        widget=forms.RadioSelect,
+        choices=[
+            (
+                ANONYMOUS,
+                gettext_lazy(
+                    "No, I stay anonymous. I will read the office's replies with my receipt code."
+                ),
+            ),
+            (CONTACT, gettext_lazy("Yes, the office may know who I am and contact me.")),
+        ],
+        initial=ANONYMOUS,
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    email = forms.CharField(
+        label=gettext_lazy("E-mail address"),
+        max_length=254,
+        required=False,
+        help_text=gettext_lazy(
+            "Please do not use your work address: your employer may be able to read it."
+        ),
+    )
+    phone = forms.CharField(label=gettext_lazy("Telephone"), max_length=50, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("mode") == self.CONTACT:
+            if not any(cleaned.get(f, "").strip() for f in ("name", "email", "phone")):
+                raise ValidationError(
+                    _("Please give at least one contact detail, or choose to stay anonymous.")
+                )
+            if cleaned.get("email"):
+                try:
+                    validate_email(cleaned["email"])
+                except ValidationError:
+                    self.add_error("email", _("Enter a valid e-mail address."))
+        return cleaned
+
+    def contact(self) -> dict[str, str]:
+        if self.cleaned_data.get("mode") != self.CONTACT:
+            return {}
+        return {
+            f: self.cleaned_data[f].strip()
+            for f in ("name", "email", "phone")
+            if self.cleaned_data.get(f, "").strip()
+        }
+
+
+def contact_view(request: TenantRequest) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None:
+        if request.method == "POST":
+            _expired(request)
+        return redirect("intake:start")
+    definition = services.definition_of(_questionnaire(tenant, draft))
+    initial = {
+        "mode": ContactForm.CONTACT if draft.contact else ContactForm.ANONYMOUS,
+        **draft.contact,
+    }
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if request.POST.get("action") == "back":
+            draft.contact = {
+                k: str(request.POST.get(k, ""))
+                for k in ("name", "email", "phone")
+                if request.POST.get(k)
+            }
+            draft_save(request, draft)
+            return redirect("intake:step", step_id=definition.steps[-1].id)
+        if form.is_valid():
+            draft.contact = form.contact()
+            _complete(draft, "contact")
+            draft_save(request, draft)
+            return redirect("intake:check")
+    return render(
+        request,
+        "intake/report_contact.html",
+        {"form": form, "progress": _progress(definition, "contact")},
+    )
+
+
+# --- check and send ---------------------------------------------------------------------------
+
+
+def check_view(request: TenantRequest) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None:
+        return redirect("intake:start")
+    questionnaire = _questionnaire(tenant, draft)
+    definition = services.definition_of(questionnaire)
+    missing = [s for s in definition.steps if s.id not in draft.completed_steps]
+    if missing:
+        return redirect("intake:step", step_id=missing[0].id)
+    if "contact" not in draft.completed_steps:
+        return redirect("intake:contact")
+    office = Office.objects.serving(tenant).filter(public_id=draft.office_id).first()
+    category = definition.category(draft.category)
+    return render(
+        request,
+        "intake/report_check.html",
+        {
+            "progress": _progress(definition, "check"),
+            "answers": render_answers(definition, definition.visible_answers(draft.answers)),
+            "draft": draft,
+            "office": office,
+            "category": localised(category.label) if category else "",
+            "show_office": len(ready_offices(tenant)) > 1,
+            "honeypot": HONEYPOT,
+        },
+    )
+
+
+def submit_view(request: TenantRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None:
+        _expired(request)
+        return redirect("intake:start")
+    if request.POST.get(HONEYPOT):
+        messages.error(request, _("Your report could not be sent. Please try again."))
+        return redirect("intake:check")
+    if not throttle.hit(throttle.SUBMISSIONS_PER_TENANT, str(tenant.public_id)):
+        messages.error(
+            request,
+            _(
+                "Very many reports are being sent right now. Your report is kept; please try "
+                "again in a few minutes."
+            ),
+        )
+        return redirect("intake:check")
+    office = Office.objects.serving(tenant).filter(public_id=draft.office_id).first()
+    questionnaire = _questionnaire(tenant, draft)
+    definition = services.definition_of(questionnaire)
+    if office is None:
+        return redirect("intake:start")
+    try:
+        submission = services.case_submit(
+            tenant=tenant,
+            office=office,
+            answers=definition.visible_answers(draft.answers),
+            questionnaire=questionnaire,
+            category=draft.category,
+            case_id=draft.case_id,
+            case_key=draft.key,
+            files=draft.files,
+            contact=draft.contact or None,
+        )
+    except (crypto.BusyError, services.OfficeNotReady):
+        messages.error(
+            request,
+            _(
+                "The service is very busy right now. Your report is kept; please try again in "
+                "a moment."
+            ),
+        )
+        return redirect("intake:check")
+    draft_clear(request)
+    request.session.cycle_key()
+    case = submission.case
+    return render(
+        request,
+        "intake/receipt.html",
+        {
+            "groups": submission.receipt.formatted.split("-"),
+            "acknowledge_due": case.acknowledge_due,
+            "feedback_due": case.feedback_due,
+        },
+    )
+
+
+def done_view(request: TenantRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    reporter_tenant(request)
+    messages.success(
+        request,
+        _(
+            "Thank you. Your report has been sent. Come back with your receipt code to read "
+            "the office's reply."
+        ),
+    )
+    return redirect("intake:landing")

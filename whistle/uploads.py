@@ -1,0 +1,106 @@
+"""Request bodies and uploaded files never touch disk in plaintext (DESIGN §8, issue 4).
+
+- ``WhistleASGIHandler`` replaces the ``SpooledTemporaryFile`` in which Django's ASGI handler
+  buffers every request body with an ``EncryptedSpool`` (ephemeral in-memory key), and refuses
+  bodies over ``WHISTLE_MAX_REQUEST_MB`` with a 413 page after draining them.
+- ``EncryptedSpoolUploadHandler`` (the only upload handler) receives each file into its own
+  ``EncryptedSpool``, so the view gets an ``UploadedFile`` whose content is readable and
+  seekable but exists only encrypted; a file over the tenant's per-file limit is skipped and a
+  message for the person is recorded on the request.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any, cast
+
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from crypto import EncryptedSpool
+
+PROBLEMS = "_upload_problems"
+
+
+def upload_problems(request: HttpRequest) -> list[str]:
+    """Messages about files that were refused while the request was received."""
+    problems: list[str] = getattr(request, PROBLEMS, [])
+    return list(problems)
+
+
+class EncryptedSpoolUploadHandler(FileUploadHandler):
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        tenant = getattr(self.request, "tenant", None)
+        megabytes = tenant.max_file_mb if tenant is not None else settings.WHISTLE_MAX_FILE_MB
+        self.limit = megabytes * 1024 * 1024
+        self.limit_mb = megabytes
+        self.spool = EncryptedSpool()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            self.spool.close()
+            problems = getattr(self.request, PROBLEMS, None)
+            if problems is None:
+                problems = []
+                setattr(self.request, PROBLEMS, problems)
+            problems.append(
+                _("“%(name)s” was not added: a file may be at most %(mb)s MB.")
+                % {"name": self.file_name, "mb": self.limit_mb}
+            )
+            raise SkipFile
+        self.spool.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> UploadedFile[Any]:
+        self.spool.seek(0)
+        return UploadedFile(
+            file=cast(IO[Any], self.spool),
+            name=self.file_name,
+            content_type=self.content_type,
+            size=file_size,
+            charset=self.charset,
+            content_type_extra=self.content_type_extra,
+        )
+
+
+class _TooLarge(EncryptedSpool):
+    too_large = True
+
+
+class WhistleASGIHandler(ASGIHandler):
+    async def read_body(self, receive: Any) -> Any:
+        limit = settings.WHISTLE_MAX_REQUEST_MB * 1024 * 1024
+        body_file: EncryptedSpool = EncryptedSpool()
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            if "body" in message:
+                received += len(message["body"])
+                if received > limit:
+                    if not isinstance(body_file, _TooLarge):
+                        body_file.close()
+                        body_file = _TooLarge()
+                    # Drain the rest so the browser gets our answer, keep nothing.
+                else:
+                    body_file.write(message["body"])
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
+
+    def create_request(self, scope: Any, body_file: Any) -> Any:
+        if getattr(body_file, "too_large", False):
+            html = render_to_string(
+                "whistle/too_large.html", {"mb": settings.WHISTLE_MAX_REQUEST_MB}
+            )
+            return None, HttpResponse(html, status=413)
+        return super().create_request(scope, body_file)
