@@ -25,9 +25,9 @@ class Limit:
 
 # Submissions per tenant, receipt logins per lookup part and in total. Generous for people,
 # tight for scripts; the totals protect the Argon2 budget of the whole deployment.
-SUBMISSIONS_PER_TENANT = Limit("submit", 30, 3600)
+SUBMISSIONS_PER_TENANT = Limit("submit", settings.INTAKE_SUBMISSIONS_PER_TENANT_HOUR, 3600)
 RECEIPT_TRIES_PER_LOOKUP = Limit("receipt-lookup", 5, 900)
-RECEIPT_TRIES_GLOBAL = Limit("receipt-all", 600, 60)
+RECEIPT_TRIES_GLOBAL = Limit("receipt-all", settings.INTAKE_RECEIPT_TRIES_PER_MINUTE, 60)
 
 
 def _key(limit: Limit, subject: str, window_start: int) -> str:

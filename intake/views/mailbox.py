@@ -4,7 +4,6 @@ what was being written when that happened is kept."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
@@ -20,6 +19,7 @@ import crypto
 from chat.models import Message
 from chat.services import MAX_BODY, message_post, messages_for
 from intake import services, throttle
+from intake.access import access_reporter_case
 from intake.attachments import attachment_receive_many, upload_problems
 from intake.models import Case
 from intake.questionnaire import localised, render_answers
@@ -74,15 +74,13 @@ def mailbox_session(request: TenantRequest, tenant: Tenant) -> tuple[Case, bytes
     if now - seen > settings.REPORTER_IDLE_TIMEOUT:
         _end_session(request)
         messages.info(
-            request, _("For your protection you were logged out after 15 minutes without activity.")
+            request,
+            _("For your protection you were logged out after %(minutes)s minutes without activity.")
+            % {"minutes": settings.REPORTER_IDLE_TIMEOUT // 60},
         )
         return None
-    case = (
-        Case.objects.select_related("tenant", "questionnaire")
-        .filter(tenant=tenant, public_id=uuid.UUID(case_id.decode()))
-        .first()
-    )
-    if case is None or case.key_for_receipt is None:
+    case = access_reporter_case(tenant=tenant, case_id=case_id.decode())
+    if case is None:
         _end_session(request)
         return None
     request.session[SEEN] = now

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 import crypto
 from intake import services, throttle
+from intake.access import access_questionnaire, access_reporter_office
 from intake.attachments import attachment_discard, attachment_receive, upload_problems
 from intake.drafts import Draft, draft_clear, draft_get, draft_save, draft_start
 from intake.models import Questionnaire
@@ -61,23 +62,27 @@ def _progress(definition: Definition, current: str) -> Progress:
 
 def _questionnaire(tenant: Tenant, draft: Draft | None) -> Questionnaire:
     if draft is not None and draft.questionnaire_version:
-        found = Questionnaire.objects.filter(
-            tenant=tenant, version=draft.questionnaire_version
-        ).first()
+        found = access_questionnaire(tenant=tenant, version=draft.questionnaire_version)
         if found is not None:
             return found
     return services.questionnaire_current(tenant)
 
 
-def _expired(request: TenantRequest) -> None:
-    messages.warning(
-        request,
-        _(
-            "Your report had been closed for your protection after a long pause, or your "
-            "browser does not keep cookies for this page. What you entered on this page has "
-            "been kept; please check the other steps."
-        ),
-    )
+def _expired(request: TenantRequest, *, kept: bool) -> None:
+    if kept:
+        text = _(
+            "Your unfinished report was no longer available: for your protection after a long "
+            "pause, or because your browser does not keep cookies for this page. What you "
+            "entered on this page has been kept; please choose the topic again and check the "
+            "other steps."
+        )
+    else:
+        text = _(
+            "Your unfinished report was no longer available: for your protection after a long "
+            "pause, or because your browser does not keep cookies for this page. Please start "
+            "again."
+        )
+    messages.warning(request, text)
 
 
 # --- start: office and category ---------------------------------------------------------------
@@ -139,6 +144,18 @@ def start_view(request: TenantRequest) -> HttpResponse:
     )
 
 
+def _restart_keeping_page(request: TenantRequest, tenant: Tenant, step_id: str) -> None:
+    """The draft is gone (browser closed, cookies lost): start a new one with what was just
+    posted on this page, so the reporter does not have to type it again."""
+    definition = services.definition_of(services.questionnaire_current(tenant))
+    index = definition.step_index(step_id)
+    draft = draft_start(request, tenant_id=str(tenant.public_id))
+    if index is not None:
+        _keep_raw_answers(draft, definition.steps[index], request.POST)
+        draft_save(request, draft)
+    _expired(request, kept=index is not None)
+
+
 def _complete(draft: Draft, step_id: str) -> None:
     if step_id not in draft.completed_steps:
         draft.completed_steps.append(step_id)
@@ -159,7 +176,7 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
     draft = _require_draft(request, tenant)
     if draft is None:
         if request.method == "POST":
-            _expired(request)
+            _restart_keeping_page(request, tenant, step_id)
         return redirect("intake:start")
     definition = services.definition_of(_questionnaire(tenant, draft))
     index = definition.step_index(step_id)
@@ -341,7 +358,7 @@ def contact_view(request: TenantRequest) -> HttpResponse:
     draft = _require_draft(request, tenant)
     if draft is None:
         if request.method == "POST":
-            _expired(request)
+            _expired(request, kept=False)
         return redirect("intake:start")
     definition = services.definition_of(_questionnaire(tenant, draft))
     initial = {
@@ -385,7 +402,7 @@ def check_view(request: TenantRequest) -> HttpResponse:
         return redirect("intake:step", step_id=missing[0].id)
     if "contact" not in draft.completed_steps:
         return redirect("intake:contact")
-    office = Office.objects.serving(tenant).filter(public_id=draft.office_id).first()
+    office = access_reporter_office(tenant=tenant, office_id=draft.office_id)
     category = definition.category(draft.category)
     return render(
         request,
@@ -408,7 +425,7 @@ def submit_view(request: TenantRequest) -> HttpResponse:
     tenant = reporter_tenant(request)
     draft = _require_draft(request, tenant)
     if draft is None:
-        _expired(request)
+        _expired(request, kept=False)
         return redirect("intake:start")
     if request.POST.get(HONEYPOT):
         messages.error(request, _("Your report could not be sent. Please try again."))
@@ -422,7 +439,7 @@ def submit_view(request: TenantRequest) -> HttpResponse:
             ),
         )
         return redirect("intake:check")
-    office = Office.objects.serving(tenant).filter(public_id=draft.office_id).first()
+    office = access_reporter_office(tenant=tenant, office_id=draft.office_id)
     questionnaire = _questionnaire(tenant, draft)
     definition = services.definition_of(questionnaire)
     if office is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from intake.models import Case
 from tests.fixtures import World
@@ -20,7 +20,7 @@ def watch_origin(page: Page, origin: str) -> list[str]:
     """Record every request that leaves the origin (there must be none)."""
     foreign: list[str] = []
 
-    def check(request) -> None:  # type: ignore[no-untyped-def]
+    def check(request: Request) -> None:
         parsed = urlparse(request.url)
         if parsed.scheme in ("data", "blob", "about"):
             return

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import pikepdf
 import pytest
+from django.utils import translation
 from PIL import ExifTags, Image, ImageCms
 from PIL.JpegImagePlugin import JpegImageFile
 
@@ -610,4 +611,7 @@ def test_no_plaintext_file_is_ever_created() -> None:
 def test_labels_are_translatable_plain_words() -> None:
     assert all(type(label).__name__ == "__proxy__" for label in labels.LABELS.values())
     assert set(labels.LABELS) == set(Info)
-    assert str(labels.LABELS[Info.LOCATION]) == "location (GPS)"
+    with translation.override("en"):
+        assert str(labels.LABELS[Info.LOCATION]) == "location (GPS)"
+    with translation.override("de"):
+        assert str(labels.LABELS[Info.LOCATION]) != "location (GPS)"

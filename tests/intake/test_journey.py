@@ -173,3 +173,18 @@ def test_office_without_keys_cannot_be_chosen(worlds: tuple[World, World]) -> No
     response = reporter().get(base(a) + "report/")
     assert response.status_code == 503
     assert "not available yet" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_lost_draft_keeps_what_was_posted_on_the_page(ready: tuple[World, World]) -> None:
+    a, _b = ready
+    client = reporter()
+    # No draft at all (e.g. the browser was closed): the posted answers are kept.
+    response = client.post(base(a) + "report/step/what/", {"what": "typed before the loss"})
+    assert response.status_code == 302
+    assert response["Location"].endswith("/report/")
+    start = client.get(base(a) + "report/")
+    assert "What you entered on this page has been kept" in start.content.decode()
+    client.post(base(a) + "report/", {"category": "other"})
+    page = client.get(base(a) + "report/step/what/").content.decode()
+    assert "typed before the loss" in page
