@@ -29,6 +29,8 @@ def access_case(
     case = (
         Case.objects.select_related("tenant", "office", "questionnaire", "office_keypair")
         .filter(public_id=case_uuid, office=membership.office)
+        # A recused or excluded member does not see the case at all (CF-5).
+        .exclude(exclusions__user=user)
         .first()
     )
     if case is None:

@@ -1,37 +1,130 @@
+"""The handler's desk: inbox, case view and the actions on a case. Views are thin: each action
+parses its form, calls one service and answers."""
+
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from casework import services
 from casework.access import access_attachment, access_case
+from casework.audit import audit_record, events_for_case
 from chat.models import Message
 from chat.services import MAX_BODY, message_post, messages_for
 from intake import services as intake_services
 from intake.attachments import attachment_open
-from intake.models import Case
+from intake.models import Case, tenant_today
 from intake.questionnaire import localised, render_answers
 from whistle.accounts.decorators import staff_required
+from whistle.accounts.models import User
 from whistle.http import StaffRequest
 from whistle.keys.services import VAULT_HANDLER_PRIVATE, KeyAccessError, office_key_status
 from whistle.tenants.access import access_membership
+from whistle.tenants.models import Membership
 from whistle.vault import get_vault
 
 PAGE_SIZE = 50
+
+
+# --- inbox ----------------------------------------------------------------------------------
+
+
+class InboxFilter(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("All open")),
+            ("all", gettext_lazy("All")),
+            *Case.Status.choices,
+        ],
+    )
+    category = forms.CharField(label=gettext_lazy("Topic"), required=False, max_length=64)
+    show = forms.ChoiceField(
+        label=gettext_lazy("Show"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("Everything")),
+            ("overdue", gettext_lazy("Overdue")),
+            ("mine", gettext_lazy("Assigned to me")),
+            ("unassigned", gettext_lazy("Not assigned")),
+        ],
+    )
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort by"),
+        required=False,
+        choices=[("", gettext_lazy("Newest first")), ("oldest", gettext_lazy("Oldest first"))],
+    )
+
+
+def inbox_cases(*, membership: Membership, user: User, params: dict[str, Any]) -> QuerySet[Case]:
+    cases = (
+        Case.objects.filter(office=membership.office)
+        .exclude(exclusions__user=user)
+        .select_related("tenant", "assignee")
+        .annotate(
+            unread=Count(
+                "messages", filter=Q(messages__side=Message.Side.REPORTER, messages__read=False)
+            )
+        )
+    )
+    status = params.get("status") or ""
+    if status == "":
+        cases = cases.exclude(status=Case.Status.CLOSED)
+    elif status != "all":
+        cases = cases.filter(status=status)
+    if params.get("category"):
+        cases = cases.filter(category=params["category"])
+    show = params.get("show")
+    if show == "mine":
+        cases = cases.filter(Q(assignee=user) | Q(deputy=user))
+    elif show == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    elif show == "overdue":
+        today = tenant_today(membership.office.owner)
+        from dateutil.relativedelta import relativedelta
+
+        cases = cases.filter(
+            Q(acknowledged_on__isnull=True, received_on__lt=today - relativedelta(days=7))
+            | Q(feedback_given_on__isnull=True, feedback_extended_until__lt=today)
+            | Q(
+                feedback_given_on__isnull=True,
+                feedback_extended_until__isnull=True,
+                acknowledged_on__lt=today - relativedelta(months=3),
+            )
+            | Q(
+                feedback_given_on__isnull=True,
+                acknowledged_on__isnull=True,
+                received_on__lt=today - relativedelta(months=3, days=7),
+            )
+        ).exclude(status=Case.Status.CLOSED)
+    order = ("received_on", "id") if params.get("sort") == "oldest" else ("-received_on", "-id")
+    return cases.order_by(*order)
 
 
 @staff_required
 def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
     membership = access_membership(user=request.user, office_id=office_id)
     office = membership.office
-    cases = (
-        Case.objects.filter(office=office).select_related("tenant").order_by("-received_on", "-id")
-    )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = InboxFilter(request.GET or None)
+    params = filters.cleaned_data if filters.is_valid() else {}
+    page = Paginator(
+        inbox_cases(membership=membership, user=request.user, params=params), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    today = tenant_today(office.owner)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "casework/inbox.html",
@@ -41,16 +134,14 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
             "served_tenants": office.tenants.order_by("name"),
             "key_status": office_key_status(office=office, user=request.user),
             "page": page,
+            "filters": filters,
+            "today": today,
+            "query": query.urlencode(),
         },
     )
 
 
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Message to the reporter"),
-        max_length=MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 6}),
-    )
+# --- case view and actions ------------------------------------------------------------------
 
 
 def _case_key(request: StaffRequest, case: Case) -> bytes | None:
@@ -65,46 +156,208 @@ def _case_key(request: StaffRequest, case: Case) -> bytes | None:
         return None
 
 
-@staff_required
-def case_view(request: StaffRequest, office_id: str, case_id: str) -> HttpResponse:
-    membership, case = access_case(user=request.user, office_id=office_id, case_id=case_id)
-    key = _case_key(request, case)
-    if key is None:
-        return render(request, "casework/no_access.html", {"office": membership.office}, status=403)
-    form = ReplyForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            message_post(
-                case=case,
-                case_key=key,
-                side=Message.Side.OFFICE,
-                author=request.user,
-                body=form.cleaned_data["body"].strip(),
-            )
-            messages.success(request, _("Your message was sent to the reporter's mailbox."))
-            return redirect("casework:case", office_id=office_id, case_id=case_id)
-    elif request.method != "GET":
-        return HttpResponseNotAllowed(["GET", "POST"])
+def default_acknowledgement(case: Case) -> str:
+    return render_to_string("casework/acknowledgement.txt", {"case": case}).strip()
+
+
+def _members(case: Case) -> list[Membership]:
+    return list(
+        Membership.objects.filter(office=case.office)
+        .exclude(user__in=case.exclusions.values("user"))
+        .select_related("user")
+    )
+
+
+def _render_case(
+    request: StaffRequest, membership: Membership, case: Case, key: bytes, **extra: Any
+) -> HttpResponse:
     definition = intake_services.definition_of(case.questionnaire) if case.questionnaire else None
     category = definition.category(case.category) if definition else None
     attachments = intake_services.case_attachments(case=case, case_key=key)
-    return render(
-        request,
-        "casework/case.html",
-        {
-            "office": membership.office,
-            "case": case,
-            "category": localised(category.label) if category else case.category,
-            "answers": render_answers(
-                definition, intake_services.case_answers(case=case, case_key=key)
-            )
-            if definition
-            else [],
-            "report_files": [a for a in attachments if not a.attachment.messages.exists()],
-            "conversation": messages_for(case=case, case_key=key, viewer_side=Message.Side.OFFICE),
-            "form": form,
-        },
+    context = {
+        "office": membership.office,
+        "membership": membership,
+        "case": case,
+        "today": tenant_today(case.tenant),
+        "category": localised(category.label) if category else case.category,
+        "answers": render_answers(definition, intake_services.case_answers(case=case, case_key=key))
+        if definition
+        else [],
+        "report_files": [a for a in attachments if not a.attachment.messages.exists()],
+        "conversation": messages_for(case=case, case_key=key, viewer_side=Message.Side.OFFICE),
+        "notes": services.notes_for(case=case, case_key=key),
+        "members": _members(case),
+        "audit": events_for_case(case).select_related("actor")[:200],
+        "next_steps": [s for s in Case.Status if case.can_move_to(s)],
+        "statuses": Case.Status,
+        "outcomes": Case.Outcome.choices,
+        "ack_text": default_acknowledgement(case),
+        **extra,
+    }
+    return render(request, "casework/case.html", context)
+
+
+@staff_required
+def case_view(request: StaffRequest, office_id: str, case_id: str) -> HttpResponse:
+    membership, case = access_case(user=request.user, office_id=office_id, case_id=case_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    key = _case_key(request, case)
+    if key is None:
+        return render(request, "casework/no_access.html", {"office": membership.office}, status=403)
+    services.case_viewed(case=case, actor=request.user)
+    return _render_case(request, membership, case, key)
+
+
+def _user(case: Case, public_id: str) -> User | None:
+    if not public_id:
+        return None
+    return User.objects.filter(public_id=public_id, memberships__office=case.office).first()
+
+
+Action = Callable[[StaffRequest, Membership, Case, bytes], HttpResponse | None]
+
+
+def _act_acknowledge(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_acknowledge(
+        case=case, actor=request.user, case_key=key, message=request.POST.get("message", "")
     )
+    messages.success(
+        request, _("Receipt confirmed. The reporter sees your message in their mailbox.")
+    )
+
+
+def _act_scope(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    choice = request.POST.get("in_scope")
+    if choice not in ("yes", "no"):
+        raise services.WorkflowError(_("Choose whether the report is within the office's remit."))
+    services.case_check_scope(
+        case=case,
+        actor=request.user,
+        case_key=key,
+        in_scope=choice == "yes",
+        reason=request.POST.get("reason", ""),
+    )
+    messages.success(request, _("The decision on responsibility was recorded."))
+
+
+def _act_move(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_move(case=case, actor=request.user, status=request.POST.get("status", ""))
+    messages.success(request, _("The status was changed."))
+
+
+def _act_feedback(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_give_feedback(
+        case=case, actor=request.user, case_key=key, message=request.POST.get("message", "")
+    )
+    messages.success(request, _("Feedback sent. The reporter sees it in their mailbox."))
+
+
+def _act_close(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_close(case=case, actor=request.user, outcome=request.POST.get("outcome", ""))
+    messages.success(request, _("The case is closed."))
+
+
+def _act_extend(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_extend_feedback(
+        case=case, actor=request.user, case_key=key, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, _("The feedback period was extended."))
+
+
+def _act_assign(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.case_assign(
+        case=case,
+        actor=request.user,
+        assignee=_user(case, request.POST.get("assignee", "")),
+        deputy=_user(case, request.POST.get("deputy", "")),
+    )
+    messages.success(request, _("Assignment saved."))
+
+
+def _act_recuse(request: StaffRequest, m: Membership, case: Case, key: bytes) -> HttpResponse:
+    services.case_recuse(case=case, actor=request.user)
+    messages.success(request, _("You have stepped back from this case and can no longer open it."))
+    return redirect("casework:inbox", office_id=m.office.public_id)
+
+
+def _act_exclude(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    person = _user(case, request.POST.get("user", ""))
+    if person is None:
+        raise services.WorkflowError(_("Choose a member of the office."))
+    services.case_exclude(case=case, actor=request.user, user=person)
+    messages.success(
+        request, _("%(name)s can no longer open this case.") % {"name": person.display_name}
+    )
+
+
+def _act_note(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    services.note_add(
+        case=case, actor=request.user, case_key=key, body=request.POST.get("body", "")
+    )
+    messages.success(request, _("Note saved."))
+
+
+def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    body = request.POST.get("body", "").strip()[:MAX_BODY]
+    if not body:
+        raise services.WorkflowError(_("Write a message first."))
+    message_post(case=case, case_key=key, side=Message.Side.OFFICE, author=request.user, body=body)
+    audit_record(
+        tenant=case.tenant,
+        actor=request.user,
+        verb="case.message_sent",
+        object_type="case",
+        object_id=str(case.public_id),
+        case=case,
+    )
+    messages.success(request, _("Your message was sent to the reporter's mailbox."))
+
+
+def _act_reveal(request: StaffRequest, m: Membership, case: Case, key: bytes) -> HttpResponse:
+    contact = services.case_reveal_identity(
+        case=case, actor=request.user, case_key=key, reason=request.POST.get("reason", "")
+    )
+    return _render_case(request, m, case, key, contact=contact)
+
+
+ACTIONS: dict[str, Action] = {
+    "acknowledge": _act_acknowledge,
+    "scope": _act_scope,
+    "move": _act_move,
+    "feedback": _act_feedback,
+    "close": _act_close,
+    "extend": _act_extend,
+    "assign": _act_assign,
+    "recuse": _act_recuse,
+    "exclude": _act_exclude,
+    "note": _act_note,
+    "reply": _act_reply,
+    "reveal": _act_reveal,
+}
+
+
+@staff_required
+def case_action_view(
+    request: StaffRequest, office_id: str, case_id: str, action: str
+) -> HttpResponse:
+    membership, case = access_case(user=request.user, office_id=office_id, case_id=case_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    handler = ACTIONS.get(action)
+    if handler is None:
+        return HttpResponseNotAllowed(["POST"])
+    key = _case_key(request, case)
+    if key is None:
+        return render(request, "casework/no_access.html", {"office": membership.office}, status=403)
+    try:
+        response = handler(request, membership, case, key)
+    except services.WorkflowError as error:
+        case.refresh_from_db()
+        return _render_case(
+            request, membership, case, key, action_error=str(error), posted=request.POST
+        )
+    return response or redirect("casework:case", office_id=office_id, case_id=case_id)
 
 
 @staff_required
@@ -122,6 +375,14 @@ def attachment_download_view(
         for v in intake_services.case_attachments(case=case, case_key=key)
         if v.attachment.pk == attachment.pk
     )
+    audit_record(
+        tenant=case.tenant,
+        actor=request.user,
+        verb="file.downloaded",
+        object_type="attachment",
+        object_id=str(attachment.public_id),
+        case=case,
+    )
     response: HttpResponse = StreamingHttpResponse(  # type: ignore[assignment]
         attachment_open(
             case_key=key,
@@ -133,9 +394,69 @@ def attachment_download_view(
         content_type="application/octet-stream",
     )
     # Only ever a download: never rendered by the browser in our origin.
-    from django.utils.http import content_disposition_header
-
     response["Content-Disposition"] = content_disposition_header(True, meta["name"])
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- reports received by phone, letter or in person (CH-4) ----------------------------------
+
+
+class RecordForm(forms.Form):
+    tenant = forms.ChoiceField(label=gettext_lazy("Organisation"))
+    channel = forms.ChoiceField(
+        label=gettext_lazy("How was the report received?"),
+        widget=forms.RadioSelect,
+        choices=[c for c in Case.Channel.choices if c[0] != Case.Channel.WEB],
+    )
+    category = forms.ChoiceField(label=gettext_lazy("Topic"))
+    what = forms.CharField(
+        label=gettext_lazy("The report as received"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=gettext_lazy(
+            "Write down what the reporter said or wrote. Leave out who they are unless they "
+            "want it recorded."
+        ),
+    )
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenants = {str(t.public_id): t for t in membership.office.tenants.order_by("name")}
+        tenant_field = cast(forms.ChoiceField, self.fields["tenant"])
+        tenant_field.choices = [(k, t.name) for k, t in self.tenants.items()]
+        first = next(iter(self.tenants.values()))
+        definition = intake_services.definition_of(intake_services.questionnaire_current(first))
+        category_field = cast(forms.ChoiceField, self.fields["category"])
+        category_field.choices = [(c.id, localised(c.label)) for c in definition.categories]
+
+
+@staff_required
+def record_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    membership = access_membership(user=request.user, office_id=office_id)
+    form = RecordForm(request.POST or None, membership=membership)
+    if request.method == "POST" and form.is_valid():
+        try:
+            submission = services.case_record_by_handler(
+                office=membership.office,
+                tenant=form.tenants[form.cleaned_data["tenant"]],
+                actor=request.user,
+                channel=form.cleaned_data["channel"],
+                category=form.cleaned_data["category"],
+                answers={"what": form.cleaned_data["what"]},
+            )
+        except intake_services.OfficeNotReady:
+            form.add_error(None, _("This office cannot receive reports until its keys are set up."))
+        else:
+            case = submission.case
+            return render(
+                request,
+                "casework/receipt_slip.html",
+                {
+                    "office": membership.office,
+                    "case": case,
+                    "groups": submission.receipt.formatted.split("-"),
+                    "reporter_url": request.build_absolute_uri(f"/t/{case.tenant.slug}/"),
+                },
+            )
+    return render(request, "casework/record.html", {"office": membership.office, "form": form})

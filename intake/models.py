@@ -7,6 +7,7 @@ import uuid
 import zoneinfo
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,13 @@ class Case(models.Model):
         FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
         CLOSED = "closed", _("Closed")
 
+    class Outcome(models.TextChoices):
+        SUBSTANTIATED = "substantiated", _("Substantiated")
+        NOT_SUBSTANTIATED = "not_substantiated", _("Not substantiated")
+        OUT_OF_SCOPE = "out_of_scope", _("Out of scope")
+        REFERRED = "referred", _("Referred to the competent body")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the reporter")
+
     class Channel(models.TextChoices):
         WEB = "web", _("Online form")
         PHONE = "phone", _("Telephone")
@@ -90,6 +98,16 @@ class Case(models.Model):
     acknowledged_on = models.DateField(null=True, blank=True)
     feedback_given_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    in_scope = models.BooleanField(null=True)
+    # External offices may extend the feedback period to 6 months, with a reason (DL-2).
+    feedback_extended_until = models.DateField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # No creation timestamp: the date of receipt is what the law needs, and an exact time
     # would help correlate a report with who was at work when (DESIGN §5).
 
@@ -101,6 +119,14 @@ class Case(models.Model):
         return str(self.public_id)
 
     @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+    def can_move_to(self, status: str) -> bool:
+        """Whether the workflow (WF-1) allows going from the current status to ``status``."""
+        return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
+
+    @property
     def acknowledge_due(self) -> datetime.date:
         """Acknowledgement of receipt is due 7 days after receipt."""
         return self.received_on + datetime.timedelta(days=ACKNOWLEDGE_DAYS)
@@ -110,6 +136,8 @@ class Case(models.Model):
         """Feedback is due 3 months after the acknowledgement, or 3 months and 7 days after
         receipt when none was sent."""
         due: datetime.date
+        if self.feedback_extended_until is not None:
+            return self.feedback_extended_until
         if self.acknowledged_on is not None:
             due = self.acknowledged_on + relativedelta(months=FEEDBACK_MONTHS)
         else:
@@ -150,3 +178,20 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"attachment {self.public_id}"
+
+
+_S = Case.Status
+#: WF-1: received → acknowledged → scope checked → plausibility → investigation → measures →
+#: feedback given → closed. A case out of scope, or not plausible, may be closed early; after
+#: feedback the office may investigate further before closing.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.RECEIVED: frozenset({_S.ACKNOWLEDGED}),
+    _S.ACKNOWLEDGED: frozenset({_S.SCOPE_CHECKED}),
+    _S.SCOPE_CHECKED: frozenset({_S.PLAUSIBILITY, _S.CLOSED}),
+    _S.PLAUSIBILITY: frozenset({_S.INVESTIGATION, _S.FEEDBACK_GIVEN, _S.CLOSED}),
+    _S.INVESTIGATION: frozenset({_S.MEASURES, _S.FEEDBACK_GIVEN, _S.CLOSED}),
+    _S.MEASURES: frozenset({_S.FEEDBACK_GIVEN, _S.CLOSED}),
+    _S.FEEDBACK_GIVEN: frozenset({_S.INVESTIGATION, _S.MEASURES, _S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+

@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "whistle.tasks.purge_expired_sessions",
         "schedule": crontab(minute="*/15"),
     },
+    "deadline-reminders": {
+        "task": "casework.tasks.send_deadline_reminders",
+        "schedule": crontab(minute=17),
+    },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
         "schedule": crontab(minute=7),
@@ -340,6 +344,10 @@ LOGGING = {
 
 # --- whistle --------------------------------------------------------------------------------
 WHISTLE_ONION_ADDRESS = env.string("ONION_ADDRESS", "")
+# The service's own address, for links in e-mails to staff (never to reporters).
+WHISTLE_BASE_URL = env.string(
+    "WHISTLE_BASE_URL", "http://127.0.0.1:8000" if not PRODUCTION else "", required=PRODUCTION
+).rstrip("/")
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
 # The receipt pepper is Argon2id's secret input for receipt-derived keys: a stolen database

@@ -47,7 +47,9 @@ def report_and_return(page: Page, base: str, slug: str, evidence: Path, text: st
     page.get_by_label("I saw or experienced it myself.").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("group", name="Is it still going on?").get_by_label("Yes").check()
-    page.get_by_role("group", name="Have you reported it elsewhere already?").get_by_label("No").check()
+    page.get_by_role("group", name="Have you reported it elsewhere already?").get_by_label(
+        "No"
+    ).check()
     page.get_by_label("Evidence (files)").set_input_files(str(evidence))
     page.get_by_role("button", name="Add the chosen files").click()
     expect(page.locator(".file-list")).to_contain_text("evidence.txt")
@@ -95,7 +97,9 @@ def test_reporter_journey(
         context = browser.new_context(java_script_enabled=javascript, locale="en-GB")
         page = context.new_page()
         foreign = watch_origin(page, base)
-        receipts[world.tenant.slug] = report_and_return(page, base, world.tenant.slug, evidence, text)
+        receipts[world.tenant.slug] = report_and_return(
+            page, base, world.tenant.slug, evidence, text
+        )
         open_mailbox(page, base, world.tenant.slug, receipts[world.tenant.slug])
         expect(page.get_by_role("heading", level=1)).to_have_text("Your mailbox")
         expect(page.locator("main")).to_contain_text(text)

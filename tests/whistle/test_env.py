@@ -22,6 +22,7 @@ GOOD_PRODUCTION = {
     "ALLOWED_HOSTS": "whistle.example",
     "EMAIL_HOST": "smtp.example",
     "RECEIPT_PEPPER": "production-receipt-pepper-0123456789abcdef",
+    "WHISTLE_BASE_URL": "https://whistle.example",
 }
 
 

@@ -65,6 +65,7 @@ def fill(route: str, world: World) -> str:
         .replace("<uuid:user_id>", str(world.handler.public_id))
         .replace("<uuid:case_id>", str(case.public_id if case else ""))
         .replace("<uuid:attachment_id>", str(attachment.public_id if attachment else ""))
+        .replace("<slug:action>", "note")
     )
 
 

@@ -15,9 +15,21 @@ from django.db import transaction
 import crypto
 from whistle.accounts.models import User
 from whistle.keys.models import HandlerKey, OfficeKeyGrant, OfficeKeyPair, OfficeRecoveryWrap
+from whistle.keys.signals import key_event
 from whistle.tenants.models import Membership, Office
 
 VAULT_HANDLER_PRIVATE = "handler_private"
+
+
+def _announce(office: Office, actor: User, verb: str, object_type: str, object_id: str) -> None:
+    key_event.send(
+        sender=Office,
+        tenant=office.owner,
+        actor=actor,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+    )
 
 
 class KeyAccessError(Exception):
@@ -217,6 +229,7 @@ def office_keys_setup(*, office: Office, actor: User, actor_private: bytes) -> c
     _check_handler_private(actor, actor_private)
     keypair, private = _new_keypair(office, 1)
     _seal_grant(keypair, private, actor, granted_by=actor)
+    _announce(office, actor, "key.office_created", "office", str(office.public_id))
     return _new_recovery(keypair, private)
 
 
@@ -268,7 +281,9 @@ def office_grant(
     if keypair is None:
         raise KeyAccessError("this office has no keys yet")
     private = office_private_key(office=office, user=actor, handler_private=actor_private)
-    return _seal_grant(keypair, private, grantee, granted_by=actor)
+    grant = _seal_grant(keypair, private, grantee, granted_by=actor)
+    _announce(office, actor, "key.granted", "user", str(grantee.public_id))
+    return grant
 
 
 @transaction.atomic
@@ -293,7 +308,9 @@ def office_recover(*, office: Office, actor: User, recovery_text: str) -> Office
         )
     except crypto.DecryptionError:
         raise KeyAccessError("this is not the recovery key of this office") from None
-    return _seal_grant(keypair, private, actor, granted_by=actor)
+    grant = _seal_grant(keypair, private, actor, granted_by=actor)
+    _announce(office, actor, "key.recovered", "user", str(actor.public_id))
+    return grant
 
 
 @transaction.atomic
@@ -324,6 +341,7 @@ def office_rotate_keys(*, office: Office, actor: User, actor_private: bytes) -> 
     # The old generation is now reachable only through the chain.
     OfficeKeyGrant.objects.filter(keypair=old).delete()
     OfficeRecoveryWrap.objects.filter(keypair=old).delete()
+    _announce(office, actor, "key.rotated", "office", str(office.public_id))
     return _new_recovery(new, new_private)
 
 

@@ -135,6 +135,11 @@ class Office(models.Model):
     owner = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="owned_offices")
     tenants = models.ManyToManyField(Tenant, related_name="offices", verbose_name=_("serves"))
     name = models.CharField(_("name"), max_length=200)
+    is_external = models.BooleanField(
+        _("external reporting office"),
+        default=False,
+        help_text=_("External offices may extend the feedback period to six months."),
+    )
     description = models.TextField(
         _("description for reporters"),
         blank=True,
@@ -163,6 +168,8 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.HANDLER)
+    # DL-3: while away, reminders for this member's cases go to the case's deputy as well.
+    away = models.BooleanField(_("away"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

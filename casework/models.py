@@ -1,0 +1,104 @@
+"""What handlers add to a case: notes, exclusions and recusals, reminders sent, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import Case
+from whistle.tenants.models import Tenant
+
+
+class Note(models.Model):
+    """An internal note, encrypted under the case key; never shown to the reporter."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body_ciphertext = models.BinaryField()
+    created_on = models.DateField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"note {self.public_id}"
+
+
+class CaseExclusion(models.Model):
+    """A member who may not see this case: recused themself, or excluded by the lead (CF-5)."""
+
+    class Kind(models.TextChoices):
+        RECUSAL = "recusal", _("Recused")
+        EXCLUSION = "exclusion", _("Excluded")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exclusions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="unique_case_exclusion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.user_id} from {self.case_id}"
+
+
+class ReminderSent(models.Model):
+    """One reminder e-mail that went out; the unique key makes sending idempotent."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    deadline = models.CharField(max_length=16)  # "acknowledge" or "feedback"
+    stage = models.CharField(max_length=16)  # "before", "due", "overdue"
+    on_date = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "deadline", "stage", "on_date"], name="unique_reminder"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deadline}/{self.stage} reminder for {self.case_id} on {self.on_date}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained per tenant (AUD-1). Never holds content: actor, verb, object
+    id, time. ``digest`` = HMAC-SHA256 (keyed from SECRET_KEY) over the previous event's digest
+    and this event's fields, so editing or removing an event breaks the chain
+    (``manage.py audit_verify``, casework/audit.py)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
+    sequence = models.PositiveBigIntegerField()
+    at = models.DateTimeField()
+    # PROTECT: the actor's id is part of the digest; staff accounts are deactivated, not deleted.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)  # kept if the account is deleted later
+    verb = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    case_public_id = models.UUIDField(null=True, blank=True, db_index=True)
+    previous_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sequence"], name="unique_audit_sequence")
+        ]
+        ordering = ["tenant", "sequence"]
+
+    def __str__(self) -> str:
+        return f"audit {self.tenant_id}#{self.sequence} {self.verb}"

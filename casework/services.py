@@ -1,0 +1,310 @@
+"""Casework use cases: the legal workflow, assignment and conflicts, notes, identity reveal,
+handler-recorded reports. Every change of a case writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+import crypto
+from casework.audit import audit_record
+from casework.models import CaseExclusion, Note
+from chat.models import Message
+from chat.services import message_post
+from intake import services as intake_services
+from intake.models import Case, tenant_today
+from whistle.accounts.models import User
+from whistle.tenants.models import Membership
+
+EXTENDED_FEEDBACK_MONTHS = 6
+
+
+class WorkflowError(Exception):
+    """The requested change is not allowed in the case's current state (message says why)."""
+
+
+def _audit(
+    case: Case, actor: User | None, verb: str, object_type: str = "case", object_id: str = ""
+) -> None:
+    audit_record(
+        tenant=case.tenant,
+        actor=actor,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id or str(case.public_id),
+        case=case,
+    )
+
+
+def _move(case: Case, status: str) -> None:
+    if not case.can_move_to(status):
+        raise WorkflowError(
+            _("A case that is “%(current)s” cannot go to “%(next)s”.")
+            % {"current": case.get_status_display(), "next": Case.Status(status).label}
+        )
+    case.status = status
+
+
+# --- workflow -------------------------------------------------------------------------------
+
+
+def case_acknowledge(*, case: Case, actor: User, case_key: bytes, message: str) -> Message:
+    """Confirm receipt (DL-1): the message goes to the reporter's mailbox."""
+    if not message.strip():
+        raise WorkflowError(_("The confirmation needs a message to the reporter."))
+    with transaction.atomic():
+        _move(case, Case.Status.ACKNOWLEDGED)
+        case.acknowledged_on = tenant_today(case.tenant)
+        case.save(update_fields=["status", "acknowledged_on"])
+        sent = message_post(
+            case=case,
+            case_key=case_key,
+            side=Message.Side.OFFICE,
+            author=actor,
+            body=message.strip(),
+        )
+        _audit(case, actor, "case.acknowledged")
+    return sent
+
+
+def case_check_scope(
+    *, case: Case, actor: User, case_key: bytes, in_scope: bool, reason: str
+) -> None:
+    """Record whether the report is within the office's remit, with the reason (as a note)."""
+    if not reason.strip():
+        raise WorkflowError(_("Please give the reason for the decision on responsibility."))
+    with transaction.atomic():
+        _move(case, Case.Status.SCOPE_CHECKED)
+        case.in_scope = in_scope
+        case.save(update_fields=["status", "in_scope"])
+        prefix = _("In scope") if in_scope else _("Out of scope")
+        note_add(
+            case=case,
+            actor=actor,
+            case_key=case_key,
+            body=f"{prefix}: {reason.strip()}",
+            audit=False,
+        )
+        _audit(case, actor, "case.status_changed")
+
+
+def case_move(*, case: Case, actor: User, status: str) -> None:
+    """Plausibility check, investigation, measures: steps that need no further fields."""
+    if status not in (Case.Status.PLAUSIBILITY, Case.Status.INVESTIGATION, Case.Status.MEASURES):
+        raise WorkflowError(_("This step needs more information."))
+    with transaction.atomic():
+        _move(case, status)
+        case.save(update_fields=["status"])
+        _audit(case, actor, "case.status_changed")
+
+
+def case_give_feedback(*, case: Case, actor: User, case_key: bytes, message: str) -> Message:
+    """Feedback to the reporter on what was done or is planned (DL-2)."""
+    if not message.strip():
+        raise WorkflowError(_("The feedback needs a message to the reporter."))
+    with transaction.atomic():
+        _move(case, Case.Status.FEEDBACK_GIVEN)
+        case.feedback_given_on = case.feedback_given_on or tenant_today(case.tenant)
+        case.save(update_fields=["status", "feedback_given_on"])
+        sent = message_post(
+            case=case,
+            case_key=case_key,
+            side=Message.Side.OFFICE,
+            author=actor,
+            body=message.strip(),
+        )
+        _audit(case, actor, "case.status_changed")
+    return sent
+
+
+def case_close(*, case: Case, actor: User, outcome: str) -> None:
+    if outcome not in Case.Outcome.values:
+        raise WorkflowError(_("Choose the outcome of the case."))
+    if case.in_scope is False and outcome != Case.Outcome.OUT_OF_SCOPE:
+        raise WorkflowError(_("A case found out of scope is closed as “Out of scope”."))
+    with transaction.atomic():
+        _move(case, Case.Status.CLOSED)
+        case.outcome = outcome
+        case.closed_on = tenant_today(case.tenant)
+        case.save(update_fields=["status", "outcome", "closed_on"])
+        _audit(case, actor, "case.status_changed")
+
+
+def case_extend_feedback(*, case: Case, actor: User, case_key: bytes, reason: str) -> datetime.date:
+    """External offices may extend the feedback period to 6 months, with a reason (DL-2)."""
+    if not case.office.is_external:
+        raise WorkflowError(_("Only external reporting offices may extend the feedback period."))
+    if not reason.strip():
+        raise WorkflowError(_("Please give the reason for the extension."))
+    if case.feedback_given_on is not None or not case.is_open:
+        raise WorkflowError(_("Feedback has already been given."))
+    start = case.acknowledged_on or case.received_on
+    until = start + relativedelta(months=EXTENDED_FEEDBACK_MONTHS)
+    with transaction.atomic():
+        case.feedback_extended_until = until
+        case.save(update_fields=["feedback_extended_until"])
+        note_add(
+            case=case,
+            actor=actor,
+            case_key=case_key,
+            body=_("Feedback period extended: %(reason)s") % {"reason": reason.strip()},
+            audit=False,
+        )
+        _audit(case, actor, "case.feedback_extended")
+    return until
+
+
+# --- assignment and conflicts (CF-5) --------------------------------------------------------
+
+
+def _member(case: Case, user: User) -> Membership:
+    membership = Membership.objects.filter(office=case.office, user=user).first()
+    if membership is None:
+        raise WorkflowError(_("This person is not a member of the office."))
+    if CaseExclusion.objects.filter(case=case, user=user).exists():
+        raise WorkflowError(_("This person is excluded from the case."))
+    return membership
+
+
+def case_assign(*, case: Case, actor: User, assignee: User | None, deputy: User | None) -> None:
+    with transaction.atomic():
+        if assignee is not None:
+            _member(case, assignee)
+        if deputy is not None:
+            _member(case, deputy)
+        changed_assignee = case.assignee_id != (assignee.pk if assignee else None)
+        changed_deputy = case.deputy_id != (deputy.pk if deputy else None)
+        case.assignee, case.deputy = assignee, deputy
+        case.save(update_fields=["assignee", "deputy"])
+        if changed_assignee:
+            _audit(
+                case, actor, "case.assigned", "user", str(assignee.public_id) if assignee else ""
+            )
+        if changed_deputy:
+            _audit(case, actor, "case.deputy_set", "user", str(deputy.public_id) if deputy else "")
+
+
+def case_recuse(*, case: Case, actor: User) -> None:
+    """The handler steps back (conflict of interest) and loses access to the case."""
+    _exclude(case=case, actor=actor, user=actor, kind=CaseExclusion.Kind.RECUSAL)
+
+
+def case_exclude(*, case: Case, actor: User, user: User) -> None:
+    """An office lead excludes a named member from the case."""
+    lead = Membership.objects.filter(
+        office=case.office, user=actor, role=Membership.Role.LEAD
+    ).exists()
+    if not lead:
+        raise WorkflowError(_("Only an office lead can exclude a member from a case."))
+    if user == actor:
+        raise WorkflowError(_("To step back from a case yourself, use “Recuse myself”."))
+    _member(case, user)
+    _exclude(case=case, actor=actor, user=user, kind=CaseExclusion.Kind.EXCLUSION)
+
+
+def _exclude(*, case: Case, actor: User, user: User, kind: str) -> None:
+    with transaction.atomic():
+        CaseExclusion.objects.get_or_create(
+            case=case,
+            user=user,
+            defaults={"kind": kind, "by": actor, "created_on": tenant_today(case.tenant)},
+        )
+        fields = []
+        if case.assignee_id == user.pk:
+            case.assignee = None
+            fields.append("assignee")
+        if case.deputy_id == user.pk:
+            case.deputy = None
+            fields.append("deputy")
+        if fields:
+            case.save(update_fields=fields)
+        verb = "case.recused" if kind == CaseExclusion.Kind.RECUSAL else "case.excluded"
+        _audit(case, actor, verb, "user", str(user.public_id))
+
+
+# --- notes and identity ---------------------------------------------------------------------
+
+
+def note_add(*, case: Case, actor: User, case_key: bytes, body: str, audit: bool = True) -> Note:
+    """An internal note, encrypted under the case key; the reporter never sees it."""
+    if not body.strip():
+        raise WorkflowError(_("The note is empty."))
+    with transaction.atomic():
+        note = Note(case=case, author=actor, created_on=tenant_today(case.tenant))
+        note.body_ciphertext = crypto.encrypt_record(
+            case_key,
+            body.strip().encode(),
+            context=intake_services.record_context(case, "note", note.public_id),
+        )
+        note.save()
+        if audit:
+            _audit(case, actor, "case.note_added", "note", str(note.public_id))
+    return note
+
+
+@dataclass(frozen=True)
+class NoteView:
+    note: Note
+    body: str
+
+
+def notes_for(*, case: Case, case_key: bytes) -> list[NoteView]:
+    return [
+        NoteView(
+            note=note,
+            body=crypto.decrypt_record(
+                case_key,
+                bytes(note.body_ciphertext),
+                context=intake_services.record_context(case, "note", note.public_id),
+            ).decode(),
+        )
+        for note in Note.objects.filter(case=case).select_related("author")
+    ]
+
+
+def case_reveal_identity(
+    *, case: Case, actor: User, case_key: bytes, reason: str
+) -> dict[str, str]:
+    """Show the reporter's contact details, on purpose and with a reason, audited (CF-2)."""
+    if not reason.strip():
+        raise WorkflowError(_("Please give the reason for looking at the contact details."))
+    contact = intake_services.case_contact(case=case, case_key=case_key)
+    if contact is None:
+        raise WorkflowError(_("The reporter gave no contact details."))
+    with transaction.atomic():
+        note_add(
+            case=case,
+            actor=actor,
+            case_key=case_key,
+            body=_("Contact details viewed: %(reason)s") % {"reason": reason.strip()},
+            audit=False,
+        )
+        _audit(case, actor, "case.identity_revealed")
+    return contact
+
+
+def case_viewed(*, case: Case, actor: User) -> None:
+    _audit(case, actor, "case.viewed")
+
+
+# --- reports received by phone, letter or in person (CH-4) ----------------------------------
+
+
+def case_record_by_handler(
+    *, office: Any, tenant: Any, actor: User, channel: str, category: str, answers: dict[str, Any]
+) -> intake_services.Submission:
+    """A handler records a report received another way; the reporter gets a receipt slip."""
+    if channel not in (Case.Channel.PHONE, Case.Channel.LETTER, Case.Channel.IN_PERSON):
+        raise WorkflowError(_("Choose how the report was received."))
+    with transaction.atomic():
+        submission = intake_services.case_submit(
+            tenant=tenant, office=office, answers=answers, category=category, channel=channel
+        )
+        _audit(submission.case, actor, "case.handler_intake")
+    return submission

@@ -1,0 +1,55 @@
+"""Reports received by phone, letter or in person (CH-4), and key events in the audit trail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from casework.models import AuditEvent
+from intake.models import Case
+from tests.fixtures import World, make_staff, staff_client
+from tests.intake.journey import open_mailbox, reporter
+from tests.keys.test_key_hierarchy import setup_keys
+from whistle.tenants.services import membership_add
+
+
+@pytest.mark.django_db
+def test_handler_records_a_phone_report_and_hands_out_a_receipt(world_a: World) -> None:
+    lead, _recovery = setup_keys(world_a)
+    url = f"/staff/offices/{world_a.office.public_id}/record/"
+    page = lead.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    response = lead.post(
+        url,
+        {
+            "tenant": str(world_a.tenant.public_id),
+            "channel": "phone",
+            "category": "other",
+            "what": "Caller says the canteen ignores hygiene rules.",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    groups = re.findall(r'<span class="group">([0-9A-Z]{4})</span>', html)
+    assert len(groups) == 7
+    case = Case.objects.get()
+    assert case.channel == "phone"
+    assert AuditEvent.objects.filter(
+        case_public_id=case.public_id, verb="case.handler_intake"
+    ).exists()
+    # The reporter continues online with the slip's code.
+    mailbox = open_mailbox(reporter(), world_a, "-".join(groups))
+    assert "canteen ignores hygiene rules" in mailbox
+
+
+@pytest.mark.django_db
+def test_key_events_are_audited(world_a: World) -> None:
+    lead, _recovery = setup_keys(world_a)
+    colleague = make_staff("colleague@alpha.example")
+    membership_add(office=world_a.office, user=colleague)
+    staff_client(colleague)
+    lead.post(f"/staff/offices/{world_a.office.public_id}/keys/grant/{colleague.public_id}/")
+    verbs = list(AuditEvent.objects.filter(tenant=world_a.tenant).values_list("verb", flat=True))
+    assert "key.office_created" in verbs and "key.granted" in verbs
