@@ -102,3 +102,9 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"audit {self.tenant_id}#{self.sequence} {self.verb}"
+
+    @property
+    def verb_label(self) -> str:
+        from casework.audit_labels import verb_label
+
+        return verb_label(self.verb)

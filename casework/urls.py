@@ -2,13 +2,33 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework import views
+from casework import stats_views, views
 
 app_name = "casework"
 
 urlpatterns = [
     path("offices/<uuid:office_id>/", views.inbox_view, name="inbox"),
     path("offices/<uuid:office_id>/record/", views.record_view, name="record"),
+    path(
+        "offices/<uuid:office_id>/statistics/",
+        stats_views.office_stats_view,
+        name="office_stats",
+    ),
+    path(
+        "offices/<uuid:office_id>/statistics/csv/",
+        stats_views.office_stats_csv_view,
+        name="office_stats_csv",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/statistics/",
+        stats_views.tenant_stats_view,
+        name="tenant_stats",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/statistics/csv/",
+        stats_views.tenant_stats_csv_view,
+        name="tenant_stats_csv",
+    ),
     path("offices/<uuid:office_id>/cases/<uuid:case_id>/", views.case_view, name="case"),
     path(
         "offices/<uuid:office_id>/cases/<uuid:case_id>/do/<slug:action>/",

@@ -418,3 +418,10 @@ def test_concurrent_appends_get_unique_gapless_sequences(world_a: World) -> None
     )
     assert sequences == list(range(1, threads * appends + 1))
     assert audit_verify() == []
+
+
+def test_every_verb_has_a_label() -> None:
+    from casework.audit import VERBS
+    from casework.audit_labels import VERB_LABELS
+
+    assert set(VERB_LABELS) == set(VERBS)
