@@ -54,23 +54,42 @@ def _move(case: Case, status: str) -> None:
 # --- workflow -------------------------------------------------------------------------------
 
 
+def _message_step(
+    *,
+    case: Case,
+    actor: User,
+    case_key: bytes,
+    message: str,
+    status: str,
+    date_field: str,
+    verb: str,
+) -> Message:
+    """A workflow step that sends the reporter a message and stamps its date (once)."""
+    with transaction.atomic():
+        _move(case, status)
+        if getattr(case, date_field) is None:
+            setattr(case, date_field, tenant_today(case.tenant))
+        case.save(update_fields=["status", date_field])
+        sent = message_post(
+            case=case, case_key=case_key, side=Message.Side.OFFICE, author=actor, body=message
+        )
+        _audit(case, actor, verb)
+    return sent
+
+
 def case_acknowledge(*, case: Case, actor: User, case_key: bytes, message: str) -> Message:
     """Confirm receipt (DL-1): the message goes to the reporter's mailbox."""
     if not message.strip():
         raise WorkflowError(_("The confirmation needs a message to the reporter."))
-    with transaction.atomic():
-        _move(case, Case.Status.ACKNOWLEDGED)
-        case.acknowledged_on = tenant_today(case.tenant)
-        case.save(update_fields=["status", "acknowledged_on"])
-        sent = message_post(
-            case=case,
-            case_key=case_key,
-            side=Message.Side.OFFICE,
-            author=actor,
-            body=message.strip(),
-        )
-        _audit(case, actor, "case.acknowledged")
-    return sent
+    return _message_step(
+        case=case,
+        actor=actor,
+        case_key=case_key,
+        message=message.strip(),
+        status=Case.Status.ACKNOWLEDGED,
+        date_field="acknowledged_on",
+        verb="case.acknowledged",
+    )
 
 
 def case_check_scope(
@@ -108,19 +127,15 @@ def case_give_feedback(*, case: Case, actor: User, case_key: bytes, message: str
     """Feedback to the reporter on what was done or is planned (DL-2)."""
     if not message.strip():
         raise WorkflowError(_("The feedback needs a message to the reporter."))
-    with transaction.atomic():
-        _move(case, Case.Status.FEEDBACK_GIVEN)
-        case.feedback_given_on = case.feedback_given_on or tenant_today(case.tenant)
-        case.save(update_fields=["status", "feedback_given_on"])
-        sent = message_post(
-            case=case,
-            case_key=case_key,
-            side=Message.Side.OFFICE,
-            author=actor,
-            body=message.strip(),
-        )
-        _audit(case, actor, "case.status_changed")
-    return sent
+    return _message_step(
+        case=case,
+        actor=actor,
+        case_key=case_key,
+        message=message.strip(),
+        status=Case.Status.FEEDBACK_GIVEN,
+        date_field="feedback_given_on",
+        verb="case.status_changed",
+    )
 
 
 def case_close(*, case: Case, actor: User, outcome: str) -> None:

@@ -13,12 +13,9 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import translation
 
-import whistle.urls
-from casework import stats_views
-from casework import urls as casework_urls
 from casework.stats import (
     BAR_COLOUR,
     MUTED_COLOUR,
@@ -39,47 +36,7 @@ from tests.fixtures import World, staff_client
 D = datetime.date
 TODAY = D(2025, 6, 1)
 
-# The URL patterns to wire into casework/urls.py; until they are, this module serves them itself
-# (in the "casework" namespace, next to the existing ones).
-STATS_URLPATTERNS = [
-    path(
-        "offices/<uuid:office_id>/statistics/",
-        stats_views.office_stats_view,
-        name="office_stats",
-    ),
-    path(
-        "offices/<uuid:office_id>/statistics/csv/",
-        stats_views.office_stats_csv_view,
-        name="office_stats_csv",
-    ),
-    path(
-        "tenants/<uuid:tenant_id>/statistics/",
-        stats_views.tenant_stats_view,
-        name="tenant_stats",
-    ),
-    path(
-        "tenants/<uuid:tenant_id>/statistics/csv/",
-        stats_views.tenant_stats_csv_view,
-        name="tenant_stats_csv",
-    ),
-]
-_wired = {p.name for p in casework_urls.urlpatterns}
-urlpatterns = [
-    path(
-        "staff/",
-        include(
-            (
-                [
-                    *casework_urls.urlpatterns,
-                    *(p for p in STATS_URLPATTERNS if p.name not in _wired),
-                ],
-                "casework",
-            )
-        ),
-    ),
-    *(p for p in whistle.urls.urlpatterns if getattr(p, "app_name", None) != "casework"),
-]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.django_db]
 
 
 def add_cases(world: World, n: int, received_on: datetime.date, **fields: Any) -> list[Case]:

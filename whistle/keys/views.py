@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
@@ -58,8 +60,13 @@ def keys_view(request: StaffRequest, office_id: str) -> HttpResponse:
     )
 
 
-@staff_required
-def keys_setup_view(request: StaffRequest, office_id: str) -> HttpResponse:
+def _new_keys(
+    request: StaffRequest,
+    office_id: str,
+    make: Callable[..., crypto.RecoveryKey],
+    refusal: str,
+) -> HttpResponse:
+    """Set up or renew the office keys with the member's unlocked key; show the recovery key."""
     membership = access_membership(user=request.user, office_id=office_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -67,31 +74,31 @@ def keys_setup_view(request: StaffRequest, office_id: str) -> HttpResponse:
     if private is None:
         return _locked(request)
     try:
-        recovery = services.office_keys_setup(
-            office=membership.office, actor=request.user, actor_private=private
-        )
+        recovery = make(office=membership.office, actor=request.user, actor_private=private)
     except services.KeyAccessError:
-        messages.error(request, _("Only the office lead can set up the keys, and only once."))
+        messages.error(request, refusal)
         return redirect("keys:office", office_id=office_id)
     return _recovery_page(request, membership.office.name, recovery)
+
+
+@staff_required
+def keys_setup_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    return _new_keys(
+        request,
+        office_id,
+        services.office_keys_setup,
+        _("Only the office lead can set up the keys, and only once."),
+    )
 
 
 @staff_required
 def keys_rotate_view(request: StaffRequest, office_id: str) -> HttpResponse:
-    membership = access_membership(user=request.user, office_id=office_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    private = get_vault(request).get(services.VAULT_HANDLER_PRIVATE)
-    if private is None:
-        return _locked(request)
-    try:
-        recovery = services.office_rotate_keys(
-            office=membership.office, actor=request.user, actor_private=private
-        )
-    except services.KeyAccessError:
-        messages.error(request, _("Only an office lead with access to the keys can renew them."))
-        return redirect("keys:office", office_id=office_id)
-    return _recovery_page(request, membership.office.name, recovery)
+    return _new_keys(
+        request,
+        office_id,
+        services.office_rotate_keys,
+        _("Only an office lead with access to the keys can renew them."),
+    )
 
 
 @staff_required
