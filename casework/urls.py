@@ -7,6 +7,7 @@ from casework import stats_views, views
 app_name = "casework"
 
 urlpatterns = [
+    path("inbox/", views.all_inboxes_view, name="all"),
     path("offices/<uuid:office_id>/", views.inbox_view, name="inbox"),
     path("offices/<uuid:office_id>/record/", views.record_view, name="record"),
     path(

@@ -3,9 +3,11 @@ parses its form, calls one service and answers."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any, cast
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -31,7 +33,7 @@ from whistle.accounts.models import User
 from whistle.http import StaffRequest
 from whistle.keys.services import VAULT_HANDLER_PRIVATE, KeyAccessError, office_key_status
 from whistle.tenants.access import access_membership
-from whistle.tenants.models import Membership
+from whistle.tenants.models import Membership, Office
 from whistle.vault import get_vault
 
 PAGE_SIZE = 50
@@ -68,11 +70,15 @@ class InboxFilter(forms.Form):
     )
 
 
-def inbox_cases(*, membership: Membership, user: User, params: dict[str, Any]) -> QuerySet[Case]:
+def inbox_cases(
+    *, offices: list[Office], user: User, params: dict[str, Any], today: datetime.date
+) -> QuerySet[Case]:
+    """Cases of these offices that ``user`` is not excluded from, filtered and sorted; one
+    query per page whatever the number of cases (assignee, office and unread count joined)."""
     cases = (
-        Case.objects.filter(office=membership.office)
+        Case.objects.filter(office__in=offices)
         .exclude(exclusions__user=user)
-        .select_related("tenant", "assignee")
+        .select_related("tenant", "office", "assignee")
         .annotate(
             unread=Count(
                 "messages", filter=Q(messages__side=Message.Side.REPORTER, messages__read=False)
@@ -92,9 +98,6 @@ def inbox_cases(*, membership: Membership, user: User, params: dict[str, Any]) -
     elif show == "unassigned":
         cases = cases.filter(assignee__isnull=True)
     elif show == "overdue":
-        today = tenant_today(membership.office.owner)
-        from dateutil.relativedelta import relativedelta
-
         cases = cases.filter(
             Q(acknowledged_on__isnull=True, received_on__lt=today - relativedelta(days=7))
             | Q(feedback_given_on__isnull=True, feedback_extended_until__lt=today)
@@ -119,10 +122,9 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
     office = membership.office
     filters = InboxFilter(request.GET or None)
     params = filters.cleaned_data if filters.is_valid() else {}
-    page = Paginator(
-        inbox_cases(membership=membership, user=request.user, params=params), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
     today = tenant_today(office.owner)
+    cases = inbox_cases(offices=[office], user=request.user, params=params, today=today)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -137,6 +139,31 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
             "filters": filters,
             "today": today,
             "query": query.urlencode(),
+        },
+    )
+
+
+@staff_required
+def all_inboxes_view(request: StaffRequest) -> HttpResponse:
+    """One inbox across all the offices the handler is a member of."""
+    memberships = list(Membership.objects.filter(user=request.user).select_related("office__owner"))
+    offices = [m.office for m in memberships]
+    filters = InboxFilter(request.GET or None)
+    params = filters.cleaned_data if filters.is_valid() else {}
+    today = tenant_today(offices[0].owner) if offices else datetime.date.today()  # noqa: DTZ011
+    cases = inbox_cases(offices=offices, user=request.user, params=params, today=today)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "casework/inbox_all.html",
+        {
+            "page": page,
+            "filters": filters,
+            "today": today,
+            "query": query.urlencode(),
+            "offices": offices,
         },
     )
 

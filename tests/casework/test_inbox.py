@@ -71,3 +71,17 @@ def test_filters_and_badges(world_a: World) -> None:
     page = client.get(url + "?sort=oldest", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert page.index(str(old.public_id)) < page.index(str(mine.public_id))
     staff_client(colleague)
+
+
+@pytest.mark.django_db
+def test_one_inbox_across_all_my_offices(worlds: tuple[World, World]) -> None:
+    a, b = worlds
+    client, _recovery = setup_keys(a)
+    membership_add(office=b.office, user=a.handler)
+    mine_a = make_cases(a, 1)[0]
+    mine_b = make_cases(b, 1)[0]
+    html = client.get("/staff/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert str(mine_a.public_id) in html and str(mine_b.public_id) in html
+    assert f"/staff/offices/{b.office.public_id}/cases/{mine_b.public_id}/" in html
+    outsider = staff_client(b.admin)
+    assert str(mine_b.public_id) not in outsider.get("/staff/inbox/").content.decode()
