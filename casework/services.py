@@ -157,7 +157,9 @@ def case_extend_feedback(*, case: Case, actor: User, case_key: bytes, reason: st
         raise WorkflowError(_("Only external reporting offices may extend the feedback period."))
     if not reason.strip():
         raise WorkflowError(_("Please give the reason for the extension."))
-    if case.feedback_given_on is not None or not case.is_open:
+    if not case.is_open:
+        raise WorkflowError(_("The case is closed."))
+    if case.feedback_given_on is not None:
         raise WorkflowError(_("Feedback has already been given."))
     start = case.acknowledged_on or case.received_on
     until = start + relativedelta(months=EXTENDED_FEEDBACK_MONTHS)
@@ -218,7 +220,9 @@ def case_exclude(*, case: Case, actor: User, user: User) -> None:
     if not lead:
         raise WorkflowError(_("Only an office lead can exclude a member from a case."))
     if user == actor:
-        raise WorkflowError(_("To step back from a case yourself, use “Recuse myself”."))
+        raise WorkflowError(
+            _("To step back from a case yourself, use “Recuse myself from this case”.")
+        )
     _member(case, user)
     _exclude(case=case, actor=actor, user=user, kind=CaseExclusion.Kind.EXCLUSION)
 

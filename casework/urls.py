@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework import stats_views, views
+from casework import export_views, stats_views, views
 
 app_name = "casework"
 
@@ -35,6 +35,11 @@ urlpatterns = [
         "offices/<uuid:office_id>/cases/<uuid:case_id>/do/<slug:action>/",
         views.case_action_view,
         name="act",
+    ),
+    path(
+        "offices/<uuid:office_id>/cases/<uuid:case_id>/export/",
+        export_views.export_view,
+        name="export",
     ),
     path(
         "offices/<uuid:office_id>/cases/<uuid:case_id>/files/<uuid:attachment_id>/",

@@ -257,7 +257,7 @@ def _act_acknowledge(request: StaffRequest, m: Membership, case: Case, key: byte
 def _act_scope(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
     choice = request.POST.get("in_scope")
     if choice not in ("yes", "no"):
-        raise services.WorkflowError(_("Choose whether the report is within the office's remit."))
+        raise services.WorkflowError(_("Choose whether the report is within the scope of the law."))
     services.case_check_scope(
         case=case,
         actor=request.user,

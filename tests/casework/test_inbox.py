@@ -20,7 +20,9 @@ def make_cases(world: World, count: int, **fields: Any) -> list[Case]:
             tenant=world.tenant,
             office=world.office,
             receipt_lookup=secrets.token_hex(5),
-            received_on=fields.get("received_on", datetime.date(2026, 11, 1) - datetime.timedelta(days=i)),
+            received_on=fields.get(
+                "received_on", datetime.date(2026, 11, 1) - datetime.timedelta(days=i)
+            ),
             **{k: v for k, v in fields.items() if k != "received_on"},
         )
         for i in range(count)
@@ -52,7 +54,9 @@ def test_filters_and_badges(world_a: World) -> None:
     colleague = make_staff("colleague@alpha.example")
     membership_add(office=world_a.office, user=colleague)
     old = make_cases(world_a, 1, received_on=datetime.date(2020, 1, 1))[0]
-    mine = make_cases(world_a, 1, received_on=datetime.date(2099, 1, 1), assignee=world_a.handler)[0]
+    mine = make_cases(world_a, 1, received_on=datetime.date(2099, 1, 1), assignee=world_a.handler)[
+        0
+    ]
     closed = make_cases(world_a, 1, status=Case.Status.CLOSED, outcome="withdrawn")[0]
     url = f"/staff/offices/{world_a.office.public_id}/"
 
