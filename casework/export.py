@@ -34,6 +34,12 @@ from html.parser import HTMLParser
 from typing import Any, NoReturn
 
 import weasyprint  # type: ignore[import-untyped]
+from PIL import ImageFile
+
+# weasyprint switches Pillow to accepting truncated images, process-wide, when imported. Our
+# upload cleaner relies on Pillow refusing damaged files (a half image must be reported, not
+# silently completed), and the export renders no images at all: switch it back.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape, format_html

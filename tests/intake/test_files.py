@@ -615,3 +615,11 @@ def test_labels_are_translatable_plain_words() -> None:
         assert str(labels.LABELS[Info.LOCATION]) == "location (GPS)"
     with translation.override("de"):
         assert str(labels.LABELS[Info.LOCATION]) != "location (GPS)"
+
+
+def test_damaged_images_are_refused_even_after_weasyprint_was_imported() -> None:
+    import casework.export  # noqa: F401  (imports weasyprint, which flips a Pillow global)
+
+    out = Sequential()
+    report = clean(spool(b.png()[:-40]), out, kind=FileKind.PNG)
+    assert not report.cleaned and out.data == b""
