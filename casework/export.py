@@ -34,18 +34,13 @@ from html.parser import HTMLParser
 from typing import Any, NoReturn
 
 import weasyprint  # type: ignore[import-untyped]
-from PIL import ImageFile
-
-# weasyprint switches Pillow to accepting truncated images, process-wide, when imported. Our
-# upload cleaner relies on Pillow refusing damaged files (a half image must be reported, not
-# silently completed), and the export renders no images at all: switch it back.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from PIL import ImageFile
 
 import crypto
 from casework.audit import audit_record, events_for_case
@@ -57,6 +52,11 @@ from intake.attachments import attachment_open
 from intake.models import Attachment, Case, tenant_today
 from intake.questionnaire import localised, render_answers
 from whistle.accounts.models import User
+
+# weasyprint switches Pillow to accepting truncated images, process-wide, when imported. Our
+# upload cleaner relies on Pillow refusing damaged files (a half image must be reported, not
+# silently completed), and the export renders no images at all: switch it back.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 #: What a redacted character becomes (U+2588 FULL BLOCK).
 BLOCK = "\u2588"

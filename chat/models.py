@@ -34,3 +34,13 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.public_id}"
+
+
+class OfficeNotification(models.Model):
+    """When the office was last told by e-mail that the reporter wrote (at most hourly)."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="office_notification")
+    last_sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"notification state of {self.case_id}"

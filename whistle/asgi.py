@@ -11,10 +11,10 @@ django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from whistle.routing import websocket_urlpatterns  # noqa: E402
 from whistle.uploads import WhistleASGIHandler  # noqa: E402
+from whistle.ws import SameOriginTenantMiddleware  # noqa: E402
 
 # What django.core.asgi.get_asgi_application() returns, but with our handler: its request-body
 # spool is encrypted (whistle/uploads.py), Django's writes plaintext to a temporary file.
@@ -23,7 +23,7 @@ django_application = WhistleASGIHandler()
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginTenantMiddleware(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

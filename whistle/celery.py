@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
 
 app = Celery("whistle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["whistle", "whistle.accounts", "casework"])
+app.autodiscover_tasks(["whistle", "whistle.accounts", "casework", "chat"])

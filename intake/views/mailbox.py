@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -164,6 +165,7 @@ def _mailbox_page(
             ),
             "form": form,
             "idle_minutes": settings.REPORTER_IDLE_TIMEOUT // 60,
+            "socket_path": f"{get_script_prefix()}ws/mailbox/",
             "limits": {"file": case.tenant.max_file_mb},
             **extra,
         },

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from django.conf import settings
 
 from chat.models import Message
@@ -25,39 +22,6 @@ from tests.keys.test_key_hierarchy import setup_keys
 from tests.plugins.sensitive import SensitiveRegistry
 
 SENTINEL = b"SENTINEL-file-content-9973"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def asgi_server(transactional_db: None) -> Iterator[int]:
-    from whistle.asgi import application
-    from whistle.uploads import WhistleASGIHandler
-
-    port = _free_port()
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert isinstance(application.application_mapping["http"], WhistleASGIHandler)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _plaintext_on_disk() -> list[str]:

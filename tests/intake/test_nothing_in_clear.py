@@ -38,7 +38,11 @@ def test_nothing_readable_anywhere(world_a: World, sensitive: SensitiveRegistry)
     answers = {**ANSWERS, "what": {**ANSWERS["what"], "what": ANSWER}}
     files = {"evidence": [SimpleUploadedFile("ledger.txt", FILE.encode() * 100, "text/plain")]}
     receipt, _page = submit_report(
-        reporter(), world_a, answers=answers, contact={"email": f"{CONTACT}@example.org"}, files=files
+        reporter(),
+        world_a,
+        answers=answers,
+        contact={"email": f"{CONTACT}@example.org"},
+        files=files,
     )
     sensitive.add(receipt, receipt.replace("-", ""))
     client = reporter()

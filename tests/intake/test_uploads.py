@@ -41,7 +41,9 @@ def test_files_are_cleaned_encrypted_and_listed(
     sensitive.add(*builders.SENTINELS)
     lead, _recovery = setup_keys(world_a)
     files = [
-        SimpleUploadedFile("holiday.jpg", builders.jpeg(orientation=1, size=(64, 48)), "image/jpeg"),
+        SimpleUploadedFile(
+            "holiday.jpg", builders.jpeg(orientation=1, size=(64, 48)), "image/jpeg"
+        ),
         # The name lies: the type is taken from the content.
         SimpleUploadedFile("minutes.jpg", builders.pdf(), "image/jpeg"),
         SimpleUploadedFile("memo.docx", builders.docx(), "application/octet-stream"),
@@ -137,7 +139,11 @@ def test_reporter_adds_a_file_in_the_mailbox(world_a: World) -> None:
         base(world_a) + "mailbox/message/",
         {
             "body": "",
-            "files": [SimpleUploadedFile("photo.jpg", builders.jpeg(orientation=1, size=(64, 48)), "image/jpeg")],
+            "files": [
+                SimpleUploadedFile(
+                    "photo.jpg", builders.jpeg(orientation=1, size=(64, 48)), "image/jpeg"
+                )
+            ],
         },
     )
     assert response.status_code == 302

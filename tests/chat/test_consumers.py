@@ -1,0 +1,157 @@
+"""Websocket consumers: who is refused, live delivery, read markers, catch-up."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+import time_machine
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from chat.models import Message
+from intake.models import Case
+from tests.casework.helpers import filed_case
+from tests.fixtures import World, make_staff, staff_client
+from tests.intake.journey import open_mailbox, reporter
+from tests.plugins.sensitive import SensitiveRegistry
+from whistle.asgi import application
+from whistle.tenants.services import membership_add
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def headers(client: Client, origin: str = "http://testserver") -> list[tuple[bytes, bytes]]:
+    cookie = "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
+    return [(b"host", b"testserver"), (b"origin", origin.encode()), (b"cookie", cookie.encode())]
+
+
+def staff_path(world: World, case: Case) -> str:
+    return f"/ws/staff/offices/{world.office.public_id}/cases/{case.public_id}/"
+
+
+def reporter_path(world: World) -> str:
+    return f"/t/{world.tenant.slug}/ws/mailbox/"
+
+
+async def connect(path: str, hdrs: list[tuple[bytes, bytes]]) -> tuple[bool, WebsocketCommunicator]:
+    communicator = WebsocketCommunicator(application, path, headers=hdrs)
+    connected, _ = await communicator.connect()
+    return connected, communicator
+
+
+async def receive_type(
+    communicator: WebsocketCommunicator, kind: str, timeout: float = 3
+) -> dict[str, Any]:
+    while True:
+        data = await communicator.receive_json_from(timeout=timeout)
+        if data.get("type") == kind:
+            return data  # type: ignore[no-any-return]
+
+
+def setup(world: World) -> tuple[Client, Case, Client]:
+    lead, case, receipt = filed_case(world)
+    mailbox = reporter()
+    open_mailbox(mailbox, world, receipt)
+    return lead, case, mailbox
+
+
+from asgiref.sync import sync_to_async  # noqa: E402
+
+asetup = sync_to_async(setup)
+
+
+async def test_live_exchange_both_ways_with_read_markers(
+    world_a: World, sensitive: SensitiveRegistry
+) -> None:
+    sensitive.add("SENTINEL-live-question", "SENTINEL-live-answer")
+    lead, case, mailbox = await asetup(world_a)
+    ok_staff, office_socket = await connect(staff_path(world_a, case), headers(lead))
+    ok_reporter, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert ok_staff and ok_reporter
+    await office_socket.send_json_to({"type": "send", "body": "SENTINEL-live-question"})
+    sent = await receive_type(office_socket, "sent")
+    received = await receive_type(reporter_socket, "message")
+    assert received["id"] == sent["id"] and "SENTINEL-live-question" in received["html"]
+    assert "The office" in received["html"] or "Meldestelle" in received["html"]
+    # The reporter's socket displayed it: the office sees "read".
+    await receive_type(office_socket, "read")
+    await reporter_socket.send_json_to({"type": "send", "body": "SENTINEL-live-answer"})
+    answer = await receive_type(office_socket, "message")
+    assert "SENTINEL-live-answer" in answer["html"]
+    await office_socket.disconnect()
+    await reporter_socket.disconnect()
+    read = await sync_to_async(lambda: list(Message.objects.values_list("read", flat=True)))()
+    assert read == [True, True]
+
+
+async def test_catch_up_after_reconnect(world_a: World) -> None:
+    lead, case, mailbox = await asetup(world_a)
+    ok, office_socket = await connect(staff_path(world_a, case), headers(lead))
+    assert ok
+    await office_socket.send_json_to({"type": "send", "body": "first"})
+    first = await receive_type(office_socket, "message")
+    await office_socket.disconnect()
+    # While the reporter is offline two more messages are written.
+    for text in ("second", "third"):
+        ok, socket = await connect(staff_path(world_a, case), headers(lead))
+        await socket.send_json_to({"type": "send", "body": text})
+        await receive_type(socket, "sent")
+        await socket.disconnect()
+    ok, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    await reporter_socket.send_json_to({"type": "catch_up", "after": first["id"]})
+    got = [await receive_type(reporter_socket, "message") for _ in range(2)]
+    assert "second" in got[0]["html"] and "third" in got[1]["html"]
+    await reporter_socket.send_json_to({"type": "catch_up", "after": ""})
+    everything = [await receive_type(reporter_socket, "message") for _ in range(3)]
+    assert "first" in everything[0]["html"]
+    await reporter_socket.disconnect()
+
+
+async def test_refusals(worlds: tuple[World, World]) -> None:
+    a, b = worlds
+    lead, case, mailbox = await asetup(a)
+
+    def people() -> dict[str, Client]:
+        other_office = staff_client(b.handler)
+        admin = staff_client(a.admin)
+        recused = make_staff("recused@alpha.example")
+        membership_add(office=a.office, user=recused)
+        recused_client = staff_client(recused)
+        from casework.models import CaseExclusion
+
+        CaseExclusion.objects.create(
+            case=case, user=recused, kind="recusal", created_on=timezone.localdate()
+        )
+        password_only = Client()
+        from tests.fixtures import PASSWORD
+
+        password_only.post("/staff/login/", {"email": a.handler.email, "password": PASSWORD})
+        return {
+            "other_office": other_office,
+            "admin": admin,
+            "recused": recused_client,
+            "password_only": password_only,
+        }
+
+    clients = await sync_to_async(people)()
+    for name, client in clients.items():
+        ok, _socket = await connect(staff_path(a, case), headers(client))
+        assert not ok, name
+    # A cross-origin handshake is refused even with valid cookies.
+    ok, _socket = await connect(staff_path(a, case), headers(lead, origin="https://evil.example"))
+    assert not ok
+    ok, _socket = await connect(reporter_path(a), headers(mailbox, origin="https://evil.example"))
+    assert not ok
+    # Tenant A's mailbox session opens nothing on tenant B's socket.
+    ok, _socket = await connect(reporter_path(b), headers(mailbox))
+    assert not ok
+
+
+async def test_expired_reporter_session_is_refused(world_a: World) -> None:
+    _lead, _case, mailbox = await asetup(world_a)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16), tick=False):
+        ok, _socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert not ok

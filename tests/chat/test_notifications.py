@@ -1,0 +1,57 @@
+"""Content-free e-mail to the office for a new reporter message: at most one per case per
+hour until read; nothing is ever sent to reporters."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from tests.casework.helpers import case_url, filed_case
+from tests.fixtures import World, staff_client
+from tests.intake.journey import base, open_mailbox, reporter
+
+
+@pytest.mark.django_db
+def test_one_mail_per_hour_until_read(
+    world_a: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        _lead, case, receipt = filed_case(world_a)
+        client = reporter()
+        open_mailbox(client, world_a, receipt)
+        mail.outbox.clear()
+
+        def write(text: str) -> None:
+            open_mailbox(client, world_a, receipt)  # the reporter comes back (sessions idle out)
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(base(world_a) + "mailbox/message/", {"body": text})
+            assert response.status_code == 302
+
+        write("SENTINEL-first-note")
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == [world_a.handler.email]  # unassigned: the lead
+        assert "SENTINEL" not in mail.outbox[0].body and "SENTINEL" not in mail.outbox[0].subject
+        clock.shift(datetime.timedelta(minutes=30))
+        write("second")
+        assert len(mail.outbox) == 1  # within the hour
+        clock.shift(datetime.timedelta(minutes=31))
+        write("third")
+        assert len(mail.outbox) == 2  # an hour later, still unread
+        page = staff_client(world_a.handler).get(case_url(world_a, case))  # the office reads it all
+        assert page.status_code == 200
+        clock.shift(datetime.timedelta(minutes=61))
+        with django_capture_on_commit_callbacks(execute=True):
+            from chat.tasks import notify_office
+
+            notify_office(case.pk)
+        assert len(mail.outbox) == 2  # nothing unread: nothing sent
+        write("fourth")
+        assert len(mail.outbox) == 3
+        recipients = {address for message in mail.outbox for address in message.to}
+        assert recipients == {world_a.handler.email}  # never the reporter

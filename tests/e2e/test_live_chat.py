@@ -1,0 +1,62 @@
+"""Reporter and handler in two browsers exchange messages live (JavaScript), and the same
+exchange works without JavaScript by posting and reloading."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.casework.helpers import filed_case
+from tests.fixtures import PASSWORD, World, current_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def staff_page(browser: Browser, base: str, world: World, javascript: bool) -> Page:
+    page = browser.new_context(locale="en-GB", java_script_enabled=javascript).new_page()
+    page.goto(f"{base}/staff/login/")
+    page.get_by_label("E-mail address").fill(world.handler.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Code").fill(current_code(world.handler))
+    page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def reporter_page(
+    browser: Browser, base: str, world: World, receipt: str, javascript: bool
+) -> Page:
+    page = browser.new_context(locale="en-GB", java_script_enabled=javascript).new_page()
+    page.goto(f"{base}/t/{world.tenant.slug}/mailbox/")
+    page.get_by_label("Your receipt code").fill(receipt)
+    page.get_by_role("button", name="Open my mailbox").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your mailbox")
+    return page
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["live", "no-js"])
+def test_conversation(browser: Browser, asgi_server: int, world_a: World, javascript: bool) -> None:
+    base = f"http://127.0.0.1:{asgi_server}"
+    _lead, case, receipt = filed_case(world_a)
+    desk = staff_page(browser, base, world_a, javascript)
+    desk.goto(f"{base}/staff/offices/{world_a.office.public_id}/cases/{case.public_id}/")
+    desk.get_by_role("button", name="Confirm receipt").click()
+    mailbox = reporter_page(browser, base, world_a, receipt, javascript)
+    mailbox_url = mailbox.url
+
+    desk.get_by_label("Message to the reporter").fill("Can you tell us the date?")
+    desk.get_by_role("button", name="Send to the reporter").click()
+    if not javascript:
+        mailbox.goto(mailbox_url)
+    expect(mailbox.locator(".conversation")).to_contain_text("Can you tell us the date?")
+    if javascript:
+        # It arrived without a reload, and the office sees it was read.
+        expect(desk.locator(".conversation")).to_contain_text("read by the reporter")
+
+    mailbox.get_by_label("Your message to the office").fill("It was on 3 May.")
+    mailbox.get_by_role("button", name="Send").click()
+    if not javascript:
+        desk.reload()
+    expect(desk.locator(".conversation")).to_contain_text("It was on 3 May.")
+    if javascript:
+        expect(mailbox.locator(".conversation")).to_contain_text("read by the office")
