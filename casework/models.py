@@ -108,3 +108,49 @@ class AuditEvent(models.Model):
         from casework.audit_labels import verb_label
 
         return verb_label(self.verb)
+
+
+class DeletionRecord(models.Model):
+    """What is left of a deleted case: no content, only that it existed and when (RET-1)."""
+
+    class Reason(models.TextChoices):
+        RETENTION = "retention", _("Retention period over")
+        EARLY = "early", _("Early deletion, approved by a second handler")
+
+    case_public_id = models.UUIDField(unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="deletion_records")
+    office_name = models.CharField(max_length=200)
+    received_on = models.DateField()
+    closed_on = models.DateField(null=True)
+    deleted_on = models.DateField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    counts = models.JSONField(default=dict)
+    finished = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"deletion record of {self.case_public_id}"
+
+
+class DeletionProposal(models.Model):
+    """Four eyes (RET-2, RET-3): one handler proposes deleting a case, a message or a file; a
+    second handler of the office approves. The reason is an encrypted note of the case."""
+
+    class Target(models.TextChoices):
+        CASE = "case", _("the whole case")
+        MESSAGE = "message", _("a message")
+        ATTACHMENT = "attachment", _("a file")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deletion_proposals")
+    target = models.CharField(max_length=16, choices=Target.choices)
+    target_id = models.UUIDField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"proposal to delete {self.target} {self.target_id}"

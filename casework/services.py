@@ -148,6 +148,9 @@ def case_close(*, case: Case, actor: User, outcome: str) -> None:
         case.outcome = outcome
         case.closed_on = tenant_today(case.tenant)
         case.save(update_fields=["status", "outcome", "closed_on"])
+        from casework.retention import case_schedule_deletion
+
+        case_schedule_deletion(case)
         _audit(case, actor, "case.status_changed")
 
 

@@ -43,3 +43,18 @@ def send_reminder_mail(reminder_id: int) -> int:
             )
         sent += send_mail(subject, body, None, [person.email])
     return sent
+
+
+@shared_task
+def run_retention() -> int:
+    """Beat job: delete what is due, finish interrupted deletions, send notices and reviews."""
+    from casework.retention import retention_run
+
+    return retention_run().deleted
+
+
+@shared_task
+def purge_orphan_files() -> int:
+    from casework.retention import purge_orphan_files as purge
+
+    return purge()

@@ -4,6 +4,7 @@ parses its form, calls one service and answers."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -19,9 +20,10 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from casework import services
+from casework import retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
+from casework.models import DeletionProposal
 from chat.models import Message
 from chat.services import MAX_BODY, message_post, messages_for
 from intake import services as intake_services
@@ -127,10 +129,17 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    soon = Case.objects.filter(
+        office=office,
+        legal_hold=False,
+        delete_on__isnull=False,
+        delete_on__lte=today + datetime.timedelta(days=30),
+    ).count()
     return render(
         request,
         "casework/inbox.html",
         {
+            "deleted_soon": soon,
             "office": office,
             "membership": membership,
             "served_tenants": office.tenants.order_by("name"),
@@ -219,6 +228,9 @@ def _render_case(
         "statuses": Case.Status,
         "outcomes": Case.Outcome.choices,
         "ack_text": default_acknowledgement(case),
+        "proposals": DeletionProposal.objects.filter(
+            case=case, approved_by__isnull=True
+        ).select_related("proposed_by"),
         **extra,
     }
     return render(request, "casework/case.html", context)
@@ -348,6 +360,67 @@ def _act_reveal(request: StaffRequest, m: Membership, case: Case, key: bytes) ->
     return _render_case(request, m, case, key, contact=contact)
 
 
+def _act_hold(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    try:
+        review_on = datetime.date.fromisoformat(request.POST.get("review_on", ""))
+    except ValueError:
+        raise services.WorkflowError(_("Enter the review date.")) from None
+    retention.case_legal_hold(
+        case=case,
+        actor=request.user,
+        case_key=key,
+        reason=request.POST.get("reason", ""),
+        review_on=review_on,
+    )
+    messages.success(request, _("The case is on legal hold and will not be deleted."))
+
+
+def _act_release(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    retention.case_release_hold(case=case, actor=request.user)
+    messages.success(request, _("The legal hold was released."))
+
+
+def _act_extend_retention(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    retention.case_extend_retention(
+        case=case, actor=request.user, case_key=key, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, _("The case will be kept one year longer."))
+
+
+def _act_propose_deletion(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    retention.deletion_propose(
+        case=case,
+        actor=request.user,
+        case_key=key,
+        target=request.POST.get("target", ""),
+        target_id=request.POST.get("target_id", ""),
+        reason=request.POST.get("reason", ""),
+    )
+    messages.success(
+        request, _("Deletion proposed. A second handler of the office must approve it.")
+    )
+
+
+def _act_approve_deletion(
+    request: StaffRequest, m: Membership, case: Case, key: bytes
+) -> HttpResponse | None:
+    try:
+        proposal_id = uuid.UUID(request.POST.get("proposal", ""))
+    except ValueError:
+        raise services.WorkflowError(_("This proposal no longer exists.")) from None
+    proposal = DeletionProposal.objects.filter(
+        case=case, public_id=proposal_id, approved_by__isnull=True
+    ).first()
+    if proposal is None:
+        raise services.WorkflowError(_("This proposal no longer exists."))
+    retention.deletion_approve(proposal=proposal, actor=request.user)
+    if proposal.target == DeletionProposal.Target.CASE:
+        messages.success(request, _("The case was deleted."))
+        return redirect("casework:inbox", office_id=m.office.public_id)
+    messages.success(request, _("It was deleted."))
+    return None
+
+
 ACTIONS: dict[str, Action] = {
     "acknowledge": _act_acknowledge,
     "scope": _act_scope,
@@ -361,6 +434,11 @@ ACTIONS: dict[str, Action] = {
     "note": _act_note,
     "reply": _act_reply,
     "reveal": _act_reveal,
+    "hold": _act_hold,
+    "release": _act_release,
+    "extend_retention": _act_extend_retention,
+    "propose_deletion": _act_propose_deletion,
+    "approve_deletion": _act_approve_deletion,
 }
 
 

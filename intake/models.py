@@ -102,6 +102,14 @@ class Case(models.Model):
     in_scope = models.BooleanField(null=True)
     # External offices may extend the feedback period to 6 months, with a reason (DL-2).
     feedback_extended_until = models.DateField(null=True, blank=True)
+    # Retention (RET-1): set when the case is closed, moved by an extension; a legal hold stops
+    # deletion until it is released (its review date brings a reminder).
+    delete_on = models.DateField(null=True, blank=True)
+    retention_extended = models.BooleanField(default=False)
+    deletion_notice_sent = models.BooleanField(default=False)
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_review_on = models.DateField(null=True, blank=True)
+    hold_review_sent_for = models.DateField(null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -184,6 +184,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.send_deadline_reminders",
         "schedule": crontab(minute=17),
     },
+    "retention": {
+        "task": "casework.tasks.run_retention",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "purge-orphan-files": {
+        "task": "casework.tasks.purge_orphan_files",
+        "schedule": crontab(hour=4, minute=10),
+    },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
         "schedule": crontab(minute=7),
@@ -348,6 +356,11 @@ WHISTLE_ONION_ADDRESS = env.string("ONION_ADDRESS", "")
 WHISTLE_BASE_URL = env.string(
     "WHISTLE_BASE_URL", "http://127.0.0.1:8000" if not PRODUCTION else "", required=PRODUCTION
 ).rstrip("/")
+
+# --- retention (casework/retention.py) -----------------------------------------------------
+# Bounds the operator sets for tenants' retention periods after closure (HinSchG § 11(5): 3).
+RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
+RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
 # The receipt pepper is Argon2id's secret input for receipt-derived keys: a stolen database

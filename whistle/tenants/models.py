@@ -66,6 +66,17 @@ class Tenant(models.Model):
     )
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    retention_years = models.PositiveSmallIntegerField(
+        _("keep closed cases (years)"),
+        default=3,
+        help_text=_("Closed cases are deleted this many years after closure (HinSchG § 11(5))."),
+    )
+    retention_years_out_of_scope = models.PositiveSmallIntegerField(
+        _("keep cases closed as out of scope (years)"),
+        null=True,
+        blank=True,
+        help_text=_("Optional shorter period for reports outside the scope of the law."),
+    )
     max_file_mb = models.PositiveIntegerField(_("largest file (MB)"), default=100)
     max_case_mb = models.PositiveIntegerField(_("all files of one report (MB)"), default=500)
     created_at = models.DateTimeField(auto_now_add=True)
