@@ -150,7 +150,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "whistle:ch"},
+            # socket_timeout None: channels_redis waits for events with a blocking BZPOPMIN of
+            # 5 s, and redis-py 8's default 5 s read timeout would drop idle consumers.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": "whistle:ch",
+            },
         }
     }
     CACHES = {
