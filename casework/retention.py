@@ -287,8 +287,16 @@ class RetentionReport:
 
 
 def due_for_deletion() -> Iterator[Case]:
+    # No tenant's calendar is ahead of UTC by more than a day: filter in SQL (indexed), then
+    # apply each tenant's own date.
+    horizon = datetime.datetime.now(tz=datetime.UTC).date() + datetime.timedelta(days=1)
     candidates = (
-        Case.objects.filter(status=Case.Status.CLOSED, legal_hold=False, delete_on__isnull=False)
+        Case.objects.filter(
+            status=Case.Status.CLOSED,
+            legal_hold=False,
+            delete_on__isnull=False,
+            delete_on__lte=horizon,
+        )
         .select_related("tenant", "office")
         .order_by("delete_on", "id")
     )

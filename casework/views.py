@@ -12,7 +12,8 @@ from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -81,9 +82,21 @@ def inbox_cases(
         Case.objects.filter(office__in=offices)
         .exclude(exclusions__user=user)
         .select_related("tenant", "office", "assignee")
+        # A correlated subquery rather than a join + GROUP BY, so the count and the page can
+        # use the (office, received_on) index and stop after one page.
         .annotate(
-            unread=Count(
-                "messages", filter=Q(messages__side=Message.Side.REPORTER, messages__read=False)
+            unread=Coalesce(
+                Subquery(
+                    Message.objects.filter(
+                        case=OuterRef("pk"), side=Message.Side.REPORTER, read=False
+                    )
+                    .order_by()
+                    .values("case")
+                    .annotate(n=Count("*"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
             )
         )
     )

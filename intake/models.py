@@ -122,6 +122,21 @@ class Case(models.Model):
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        indexes = [
+            # The inbox: an office's cases, newest first (bench/casework.py).
+            models.Index(fields=["office", "received_on", "id"], name="case_inbox"),
+            models.Index(
+                fields=["office", "received_on", "id"],
+                condition=~models.Q(status="closed"),
+                name="case_inbox_open",
+            ),
+            # Retention: what is due for deletion.
+            models.Index(
+                fields=["delete_on", "id"],
+                condition=models.Q(status="closed", legal_hold=False, delete_on__isnull=False),
+                name="case_deletion_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.public_id)
@@ -202,4 +217,3 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     _S.FEEDBACK_GIVEN: frozenset({_S.INVESTIGATION, _S.MEASURES, _S.CLOSED}),
     _S.CLOSED: frozenset(),
 }
-
