@@ -352,6 +352,9 @@ LOGGING = {
         "faker": {"level": "WARNING"},
         # Pillow logs image metadata (EXIF, GPS, authors) at DEBUG while parsing uploads: never.
         "PIL": {"level": "WARNING"},
+        # weasyprint and fontTools narrate every step at INFO; nothing an operator needs.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
