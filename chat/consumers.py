@@ -45,6 +45,14 @@ class ConversationConsumer(JsonWebsocketConsumer):  # type: ignore[misc]
     side: str = ""
     case: Case | None = None
 
+    def stored_session(self) -> Any:
+        """The session as it is in the store now, not the copy taken at connect: a logout
+        or an expiry over HTTP must end the socket too."""
+        from importlib import import_module
+
+        engine = import_module(settings.SESSION_ENGINE)
+        return engine.SessionStore(self.scope["session"].session_key)
+
     # --- subclasses say who may connect; the defaults refuse everyone ------------------------
 
     def authenticate(self) -> tuple[Case, bytes] | None:
@@ -189,7 +197,7 @@ class HandlerConsumer(ConversationConsumer):
     def session_alive(self) -> bool:
         from whistle.accounts.middleware import AUTH_AT, SEEN_AT
 
-        session = self.scope["session"]
+        session = self.stored_session()
         user = self.scope.get("user")
         if not isinstance(user, User) or session.get("_auth_user_id") != str(user.pk):
             return False
@@ -204,8 +212,10 @@ class HandlerConsumer(ConversationConsumer):
     def touch(self) -> None:
         from whistle.accounts.middleware import SEEN_AT
 
-        self.scope["session"][SEEN_AT] = timezone.now().timestamp()
-        self.scope["session"].save()
+        session = self.stored_session()
+        if session.get(SEEN_AT) is not None:
+            session[SEEN_AT] = timezone.now().timestamp()
+            session.save()
 
     def author(self) -> User | None:
         user = self.scope.get("user")
@@ -235,12 +245,14 @@ class ReporterConsumer(ConversationConsumer):
     def session_alive(self) -> bool:
         from intake.views.mailbox import SEEN
 
-        session = self.scope["session"]
+        session = self.stored_session()
         seen = float(session.get(SEEN, 0))
         return timezone.now().timestamp() - seen <= settings.REPORTER_IDLE_TIMEOUT
 
     def touch(self) -> None:
         from intake.views.mailbox import SEEN
 
-        self.scope["session"][SEEN] = timezone.now().timestamp()
-        self.scope["session"].save()
+        session = self.stored_session()
+        if session.get(SEEN) is not None:
+            session[SEEN] = timezone.now().timestamp()
+            session.save()

@@ -155,3 +155,15 @@ async def test_expired_reporter_session_is_refused(world_a: World) -> None:
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16), tick=False):
         ok, _socket = await connect(reporter_path(world_a), headers(mailbox))
     assert not ok
+
+
+async def test_logout_over_http_ends_the_socket(world_a: World) -> None:
+    lead, case, mailbox = await asetup(world_a)
+    ok, office = await connect(staff_path(world_a, case), headers(lead))
+    ok2, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert ok and ok2
+    await sync_to_async(lead.post)("/staff/logout/")
+    await reporter_socket.send_json_to({"type": "send", "body": "after logout"})
+    output = await office.receive_output(timeout=3)
+    assert output["type"] == "websocket.close" and output["code"] == 4403
+    await reporter_socket.disconnect()
