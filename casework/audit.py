@@ -33,12 +33,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from casework.models import AuditEvent
@@ -224,6 +225,68 @@ def audit_record(
         event.digest = _digest(_key(), event, str(locked_tenant.public_id))
         event.save(force_insert=True)
     return event
+
+
+def audit_record_cases(
+    *,
+    cases: Sequence[tuple[int, uuid.UUID]],
+    actor: User | None,
+    verb: str,
+    actor_label: str | None = None,
+) -> list[AuditEvent]:
+    """One event ``verb`` per case, given as (tenant id, case public id), each appended to its
+    tenant's chain as :func:`audit_record` would append them one after another, but in a few
+    statements for the whole batch (retention deletes thousands of cases at a time): the
+    tenants' rows are locked together (in id order, so two batches cannot deadlock), their chain
+    heads are read in one query and all events are inserted at once, inside the caller's
+    transaction. The locks are held until that transaction ends."""
+    if verb not in VERBS:
+        raise ValueError(f"unknown audit verb {verb!r}")
+    label = _label(actor, actor_label)
+    if not cases:
+        return []
+    tenant_ids = sorted({tenant_id for tenant_id, _case in cases})
+    at = _event_time(actor)
+    key = _key()
+    with transaction.atomic():
+        # The same lock as audit_record (see there), then the heads under it.
+        public_ids = dict(
+            Tenant.objects.select_for_update(no_key=True)
+            .filter(pk__in=tenant_ids)
+            .order_by("pk")
+            .values_list("pk", "public_id")
+        )
+        last = AuditEvent.objects.filter(tenant_id=OuterRef("pk")).order_by("-sequence")
+        heads: dict[int, tuple[int, str]] = {
+            pk: (sequence or 0, digest or GENESIS_DIGEST)
+            for pk, sequence, digest in Tenant.objects.filter(pk__in=tenant_ids)
+            .annotate(
+                last_sequence=Subquery(last.values("sequence")[:1]),
+                last_digest=Subquery(last.values("digest")[:1]),
+            )
+            .values_list("pk", "last_sequence", "last_digest")
+        }
+        events = []
+        tenant_public_ids = {pk: str(public_id) for pk, public_id in public_ids.items()}
+        for tenant_id, case_public_id in cases:
+            sequence, previous = heads[tenant_id]
+            event = AuditEvent(
+                tenant_id=tenant_id,
+                sequence=sequence + 1,
+                at=at,
+                actor=actor,
+                actor_label=label,
+                verb=verb,
+                object_type="case",
+                object_id=str(case_public_id),
+                case_public_id=case_public_id,
+                previous_digest=previous,
+            )
+            event.digest = _digest(key, event, tenant_public_ids[tenant_id])
+            heads[tenant_id] = (event.sequence, event.digest)
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+    return events
 
 
 def events_for_case(case: Case) -> QuerySet[AuditEvent]:

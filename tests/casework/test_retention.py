@@ -13,6 +13,7 @@ import time_machine
 from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db.models import QuerySet
 
 import crypto
 from casework import retention
@@ -311,3 +312,100 @@ def test_inbox_tells_about_deletions_within_30_days(world_a: World) -> None:
             f"/staff/offices/{world_a.office.public_id}/", HTTP_ACCEPT_LANGUAGE="en"
         )
         assert "One closed case will be deleted within 30 days." in page.content.decode()
+
+
+def closed_cases(world: World, extra: int) -> list[Case]:
+    """The world's first case (office keys set up) and ``extra`` more, all closed: due on
+    2029-03-10 when made on 2026-03-10."""
+    filed_case(world)
+    for _ in range(extra):
+        submit_report(reporter(), world)
+    cases = list(Case.objects.filter(tenant=world.tenant).order_by("id"))
+    for case in cases:
+        close_case(staff_client(world.handler), world, case)
+    return cases
+
+
+@pytest.mark.django_db
+def test_a_batch_is_shredded_in_one_go_and_a_kill_before_the_rows_is_finished_later(
+    worlds: tuple[World, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework.audit import audit_verify
+
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        cases = [case for world in worlds for case in closed_cases(world, 1)]  # two tenants
+        clock.move_to(at("2029-03-11"))
+
+        raw_delete = QuerySet._raw_delete
+
+        def killed(self: QuerySet[Any], using: str) -> int:
+            deleted = raw_delete(self, using)
+            if self.model is Case:  # the case rows are gone, the transaction not committed
+                raise KeyboardInterrupt("worker killed inside the rows' transaction")
+            return deleted
+
+        monkeypatch.setattr(QuerySet, "_raw_delete", killed)
+        with pytest.raises(KeyboardInterrupt):
+            retention.retention_run(batch_size=10)
+        # Step 1 committed for the whole batch: every case is unreadable; step 3 rolled back.
+        assert Case.objects.count() == 4
+        assert not Case.objects.filter(key_for_office__isnull=False).exists()
+        assert not Case.objects.filter(key_for_receipt__isnull=False).exists()
+        assert DeletionRecord.objects.filter(finished=False).count() == 4
+        monkeypatch.undo()
+        report = retention.retention_run(batch_size=10)
+        assert (report.resumed, report.deleted) == (4, 0)
+    assert not Case.objects.exists()
+    for case in cases:
+        record = DeletionRecord.objects.get(case_public_id=case.public_id)
+        assert record.finished and record.counts["records"] == 1
+        assert record.counts["messages"] == 1  # the acknowledgement
+        events = AuditEvent.objects.filter(case_public_id=case.public_id, verb="case.deleted")
+        assert events.get().actor_label == "system:retention"
+    assert audit_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_kill_inside_the_shred_transaction_leaves_the_batch_untouched(
+    world_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework.audit import audit_verify
+
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        closed_cases(world_a, 2)
+        clock.move_to(at("2029-03-11"))
+
+        def killed(**kwargs: Any) -> None:
+            raise KeyboardInterrupt("worker killed before the commit")
+
+        monkeypatch.setattr(retention, "audit_record_cases", killed)
+        with pytest.raises(KeyboardInterrupt):
+            retention.retention_run()
+        assert not DeletionRecord.objects.exists()
+        assert not Case.objects.filter(key_for_office__isnull=True).exists()
+        monkeypatch.undo()
+        assert retention.retention_run().deleted == 3
+    assert not Case.objects.exists()
+    assert DeletionRecord.objects.filter(finished=True).count() == 3
+    assert AuditEvent.objects.filter(verb="case.deleted").count() == 3
+    assert audit_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_hold_placed_after_selection_wins_and_shredding_twice_does_nothing(
+    world_a: World,
+) -> None:
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        first, second = closed_cases(world_a, 1)
+        clock.move_to(at("2029-03-11"))
+        Case.objects.filter(pk=second.pk).update(legal_hold=True)  # after the run selected it
+        calendar = retention._Calendar()
+        shredded = retention._shred_batch(
+            [first.pk, second.pk], DeletionRecord.Reason.RETENTION, due_on=calendar.due
+        )
+        assert shredded == [(first.pk, first.public_id)]
+        # Another run that selected the same case before the first one committed:
+        assert retention._shred_batch([first.pk], DeletionRecord.Reason.RETENTION) == []
+        assert AuditEvent.objects.filter(verb="case.deleted").count() == 1
+        second.refresh_from_db()
+        assert second.key_for_office is not None and second.key_for_receipt is not None
