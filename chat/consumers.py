@@ -4,33 +4,82 @@ A consumer authenticates its socket once (handler: logged in, second factor veri
 session, member of the case's office, not recused or excluded, key unlocked; reporter: a live
 mailbox session), joins the case's group and then:
 
-- ``{"type": "send", "body": "…"}`` from its client posts a message through the service;
+- ``{"type": "send", "body": "…"}`` from its client posts a message through the service,
+  answers ``{"type": "sent"}`` with the message rendered for its writer and announces the id to
+  the case's group;
 - ``{"type": "catch_up", "after": "<message id>"}`` sends everything after that message;
 - a ``chat.message`` event from the group (an id only) is loaded, decrypted with this socket's
   own session key and sent down as rendered HTML; ``chat.read`` updates read markers.
 
-Every event re-checks the session (idle limits, logout), so a socket never outlives its session.
+The consumers are asynchronous: socket frames and channel-layer traffic stay on the event loop,
+and each event's database and crypto work is one call into a small thread pool
+(``DB_THREADS``), so that sockets do not queue behind one another on a single thread.
+
+A socket never outlives its session (``Liveness``): the idle and absolute limits are checked on
+every event against the times known to the socket, the stored session is read again when those
+say it has run out (another tab may have kept it alive) and at least every ``RECHECK`` seconds,
+and at once when the session is deleted (logout, expiry) or the account changes (password,
+deactivation): ``chat.receivers`` sends ``session.recheck`` to the socket's session or account
+group. The idle clock of the stored session is moved at most every ``TOUCH_EVERY`` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from importlib import import_module
+from typing import Any, ClassVar, TypeVar
 
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import JsonWebsocketConsumer
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
-from chat.events import case_group
+from chat.events import case_group, message_event, read_event, session_group, staff_group
 from chat.models import Message
-from chat.services import MAX_BODY, message_post, message_view, messages_for
+from chat.services import MAX_BODY, MessageView, message_live, message_post, messages_for, view_of
 from intake.models import Case
+from intake.views.mailbox import SEEN
+from whistle.accounts.middleware import AUTH_AT, SEEN_AT
 from whistle.accounts.models import User
 
 CLOSE_REFUSED = 4403
+# Read the stored session again at least this often (seconds), whatever the socket knows.
+RECHECK = 60.0
+# Move the stored session's idle clock at most this often (seconds).
+TOUCH_EVERY = 60.0
+# Threads for the consumers' database and crypto work, per process (each holds one database
+# connection while it lives). SQLite (the embedded default) takes one writer at a time.
+DB_THREADS = ThreadPoolExecutor(
+    max_workers=1 if "sqlite" in str(settings.DATABASES["default"]["ENGINE"]) else 2,
+    thread_name_prefix="chat-db",
+)
+
+T = TypeVar("T")
+
+
+def _with_connection(func: Callable[[], T]) -> T:
+    close_old_connections()
+    try:
+        return func()
+    finally:
+        close_old_connections()
+
+
+async def in_thread(func: Callable[[], T]) -> T:
+    """Run ``func`` (database, crypto, templates) in ``DB_THREADS``, with Django's connection
+    housekeeping around it as for a request. (The executor directly, not asgiref's
+    ``sync_to_async``: nothing here needs its thread-sensitivity or context propagation, and
+    this is the hop every message makes twice.)"""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(DB_THREADS, partial(_with_connection, func))
 
 
 @dataclass
@@ -41,114 +90,248 @@ class _RequestLike:
     session: Any
 
 
-class ConversationConsumer(JsonWebsocketConsumer):  # type: ignore[misc]
-    side: str = ""
-    case: Case | None = None
+@dataclass
+class Liveness:
+    """What a socket knows of its session: last activity, login time (staff), when the store
+    was last read and when this socket last wrote the idle clock."""
 
-    def stored_session(self) -> Any:
-        """The session as it is in the store now, not the copy taken at connect: a logout
-        or an expiry over HTTP must end the socket too."""
-        from importlib import import_module
+    seen: float
+    auth: float
+    checked: float
+    touched: float
 
-        engine = import_module(settings.SESSION_ENGINE)
-        return engine.SessionStore(self.scope["session"].session_key)
+
+@dataclass
+class Access:
+    case: Case
+    key: bytes
+    live: Liveness
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    side: ClassVar[str] = ""
+    seen_key: ClassVar[str] = ""
+
+    access: Access | None = None
+    groups_joined: tuple[str, ...] = ()
 
     # --- subclasses say who may connect; the defaults refuse everyone ------------------------
 
-    def authenticate(self) -> tuple[Case, bytes] | None:
+    def authenticate(self) -> Access | None:
+        """(In a thread.) Who is on this socket, read from the stored session: the case and
+        its key, or None."""
         return None
 
-    def session_alive(self) -> bool:
-        return False
+    def idle_timeout(self) -> float:
+        return 0.0
 
-    def touch(self) -> None:
-        """The person did something: keep the session's idle clock going."""
+    def absolute_timeout(self) -> float:
+        return float("inf")
 
     def author(self) -> User | None:
         return None
 
+    def extra_groups(self) -> tuple[str, ...]:
+        return ()
+
+    # --- the session --------------------------------------------------------------------------
+
+    def stored_session(self) -> Any:
+        """The session as it is in the store now, not the copy taken at connect: a logout
+        or an expiry over HTTP must end the socket too."""
+        engine = import_module(settings.SESSION_ENGINE)
+        return engine.SessionStore(self.scope["session"].session_key)
+
+    def _times(self, session: Any) -> tuple[float, float] | None:
+        """(seen, auth) of a stored session, or None when it is over."""
+        now = time.time()
+        seen = float(session.get(self.seen_key, 0))
+        auth = self._auth_time(session)
+        if auth is None or now - seen > self.idle_timeout():
+            return None
+        if now - auth > self.absolute_timeout():
+            return None
+        return seen, auth
+
+    def _auth_time(self, session: Any) -> float | None:
+        return 0.0
+
+    def _liveness(self, session: Any) -> Liveness | None:
+        times = self._times(session)
+        if times is None:
+            return None
+        now = time.time()
+        return Liveness(seen=times[0], auth=times[1], checked=now, touched=now)
+
+    async def alive(self) -> bool:
+        """Is the session still on? Cheap while the socket's own knowledge says so."""
+        if self.access is None:
+            return False
+        live = self.access.live
+        now = time.time()
+        if (
+            now - live.checked < RECHECK
+            and now - live.seen <= self.idle_timeout()
+            and now - live.auth <= self.absolute_timeout()
+        ):
+            return True
+        return await self.recheck()
+
+    async def recheck(self) -> bool:
+        """Read the stored session (and who may see the case) again."""
+        access = await in_thread(self.authenticate)
+        if self.access is None or access is None or access.case.pk != self.access.case.pk:
+            self.access = None
+            await self.close(code=CLOSE_REFUSED)
+            return False
+        access.live.seen = max(access.live.seen, self.access.live.seen)
+        access.live.touched = self.access.live.touched
+        self.access = access
+        return True
+
+    def _touch_store(self, seen: float) -> None:
+        session = self.stored_session()
+        if session.get(self.seen_key) is not None:
+            session[self.seen_key] = max(seen, float(session.get(self.seen_key, 0)))
+            session.save()
+
+    async def touch(self) -> None:
+        """The person did something: keep the idle clock going (in the store at most every
+        TOUCH_EVERY seconds)."""
+        assert self.access is not None  # noqa: S101 - only called on a live socket
+        live = self.access.live
+        live.seen = time.time()
+        if live.seen - live.touched >= TOUCH_EVERY:
+            live.touched = live.seen
+            await in_thread(partial(self._touch_store, live.seen))
+
     # --- lifecycle --------------------------------------------------------------------------
 
-    def connect(self) -> None:
-        found = self.authenticate()
-        if found is None:
-            self.close(code=CLOSE_REFUSED)
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As channels' own, without its ``aclose_old_connections()`` hop to the shared sync
+        thread before every event: these consumers touch the database only through
+        ``in_thread``, which looks after its connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        access = await in_thread(self.authenticate)
+        if access is None:
+            await self.close(code=CLOSE_REFUSED)
             return
-        self.case, self._key = found
-        self.group = case_group(self.case)
-        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
-        self.accept()
+        self.access = access
+        self.groups_joined = (
+            case_group(access.case),
+            session_group(self.scope["session"].session_key),
+            *self.extra_groups(),
+        )
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
 
-    def disconnect(self, code: int) -> None:
-        if self.case is not None:
-            async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
-
-    def _still_allowed(self) -> bool:
-        if self.case is None or not self.session_alive():
-            self.close(code=CLOSE_REFUSED)
-            return False
-        return True
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- from the client --------------------------------------------------------------------
 
-    def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or not self._still_allowed():
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or not await self.alive():
             return
-        assert self.case is not None  # noqa: S101 - narrowed by _still_allowed
+        await self.touch()
         kind = content.get("type")
-        self.touch()
         if kind == "send":
             body = str(content.get("body", "")).strip()[:MAX_BODY]
             if body:
-                message = message_post(
-                    case=self.case,
-                    case_key=self._key,
-                    side=self.side,
-                    author=self.author(),
-                    body=body,
-                )
-                self.send_json({"type": "sent", "id": str(message.public_id)})
+                await self._post(body)
         elif kind == "catch_up":
-            after = None
-            try:
-                after_id = uuid.UUID(str(content.get("after", "")))
-            except ValueError:
-                after_id = None
-            if after_id is not None:
-                after = Message.objects.filter(case=self.case, public_id=after_id).first()
-            for view in messages_for(
-                case=self.case, case_key=self._key, viewer_side=self.side, after=after
-            ):
-                self.send_json(self._render(view))
+            for payload in await in_thread(partial(self._catch_up, content.get("after"))):
+                await self.send_json(payload)
 
-    # --- from the group (ids only) ----------------------------------------------------------
+    async def _post(self, body: str) -> None:
+        access = self.access
+        assert access is not None  # noqa: S101
 
-    def chat_message(self, event: dict[str, str]) -> None:
-        if not self._still_allowed():
-            return
-        assert self.case is not None  # noqa: S101
-        message = (
-            Message.objects.filter(case=self.case, public_id=event["message_id"])
-            .select_related("author")
-            .prefetch_related("attachments")
-            .first()
+        def post() -> tuple[str, dict[str, str]]:
+            message = message_post(
+                case=access.case,
+                case_key=access.key,
+                side=self.side,
+                author=self.author(),
+                body=body,
+                announce=False,
+            )
+            message.author = self.author()
+            view = view_of(
+                case=access.case,
+                case_key=access.key,
+                message=message,
+                viewer_side=self.side,
+                body=body,
+            )
+            return str(message.public_id), self._render(view)
+
+        message_id, payload = await in_thread(post)
+        await self.channel_layer.group_send(
+            case_group(access.case), message_event(message_id, origin=self.channel_name)
         )
-        if message is None:
-            return
-        view = message_view(
-            case=self.case, case_key=self._key, message=message, viewer_side=self.side
+        # The acknowledgement carries the message as shown to its writer.
+        await self.send_json({**payload, "type": "sent"})
+
+    def _catch_up(self, after: object) -> list[dict[str, str]]:
+        assert self.access is not None  # noqa: S101
+        case = self.access.case
+        previous = None
+        try:
+            after_id = uuid.UUID(str(after))
+        except ValueError:
+            after_id = None
+        if after_id is not None:
+            previous = Message.objects.filter(case=case, public_id=after_id).first()
+        views = messages_for(
+            case=case, case_key=self.access.key, viewer_side=self.side, after=previous
         )
-        self.send_json(self._render(view))
-        if message.side != self.side and not message.read:
-            from chat.services import mark_read
+        return [self._render(view) for view in views]
 
-            mark_read(case=self.case, messages=[message])
+    # --- from the groups (ids only) ---------------------------------------------------------
 
-    def chat_read(self, event: dict[str, str]) -> None:
-        if event.get("side") == self.side and self._still_allowed():
-            self.send_json({"type": "read"})
+    async def chat_message(self, event: dict[str, str]) -> None:
+        if event.get("origin") == self.channel_name or not await self.alive():
+            return
+        access = self.access
+        assert access is not None  # noqa: S101
 
-    def _render(self, view: Any) -> dict[str, str]:
+        def show() -> tuple[dict[str, str], set[str]] | None:
+            found = message_live(
+                case=access.case,
+                case_key=access.key,
+                public_id=event["message_id"],
+                viewer_side=self.side,
+            )
+            if found is None:
+                return None
+            view, read_sides = found
+            return self._render(view), read_sides
+
+        shown = await in_thread(show)
+        if shown is None:
+            return
+        payload, read_sides = shown
+        await self.send_json(payload)
+        for side in read_sides:
+            await self.channel_layer.group_send(case_group(access.case), read_event(side))
+
+    async def chat_read(self, event: dict[str, str]) -> None:
+        if event.get("side") == self.side and await self.alive():
+            await self.send_json({"type": "read"})
+
+    async def session_recheck(self, event: dict[str, str]) -> None:
+        if self.access is not None:
+            await self.recheck()
+
+    def _render(self, view: MessageView) -> dict[str, str]:
         with translation.override(self.scope.get("language") or settings.LANGUAGE_CODE):
             html = render_to_string("chat/_message.html", {"m": view, "viewer_side": self.side})
         return {"type": "message", "id": str(view.message.public_id), "html": html}
@@ -157,18 +340,31 @@ class ConversationConsumer(JsonWebsocketConsumer):  # type: ignore[misc]
 class HandlerConsumer(ConversationConsumer):
     side = Message.Side.OFFICE
 
-    def authenticate(self) -> tuple[Case, bytes] | None:
+    def authenticate(self) -> Access | None:
+        from django.contrib.auth import HASH_SESSION_KEY
         from django.http import Http404
+        from django.utils.crypto import constant_time_compare
 
         from casework.access import access_case
         from intake.services import case_key_for_office
         from whistle.keys.services import VAULT_HANDLER_PRIVATE, KeyAccessError
         from whistle.vault import SessionVault
 
-        user = self.scope.get("user")
-        if not isinstance(user, User) or not user.is_active or not self._verified(user):
+        scope_user = self.scope.get("user")
+        if not isinstance(scope_user, User):
             return None
-        if not self.session_alive():
+        user = User.objects.filter(pk=scope_user.pk, is_active=True).first()
+        session = self.stored_session()
+        if user is None or session.get("_auth_user_id") != str(user.pk):
+            return None
+        if not constant_time_compare(
+            session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+        ):
+            return None
+        if not self._verified(user, session):
+            return None
+        live = self._liveness(session)
+        if live is None:
             return None
         kwargs = self.scope["url_route"]["kwargs"]
         try:
@@ -177,82 +373,71 @@ class HandlerConsumer(ConversationConsumer):
             )
         except Http404:
             return None
-        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), self.scope["session"]))  # type: ignore[arg-type]
+        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
         private = vault.get(VAULT_HANDLER_PRIVATE)
         if private is None:
             return None
         try:
-            return case, case_key_for_office(case=case, user=user, handler_private=private)
+            key = case_key_for_office(case=case, user=user, handler_private=private)
         except KeyAccessError:
             return None
+        self.scope["user"] = user
+        return Access(case=case, key=key, live=live)
 
-    def _verified(self, user: User) -> bool:
+    def _verified(self, user: User, session: Any) -> bool:
         from django_otp import DEVICE_ID_SESSION_KEY
         from django_otp.models import Device
 
-        persistent_id = self.scope["session"].get(DEVICE_ID_SESSION_KEY)
+        persistent_id = session.get(DEVICE_ID_SESSION_KEY)
         device = Device.from_persistent_id(persistent_id) if persistent_id else None
         return device is not None and device.user_id == user.pk
 
-    def session_alive(self) -> bool:
-        from whistle.accounts.middleware import AUTH_AT, SEEN_AT
+    def _auth_time(self, session: Any) -> float | None:
+        auth = session.get(AUTH_AT)
+        return None if auth is None else float(auth)
 
-        session = self.stored_session()
-        user = self.scope.get("user")
-        if not isinstance(user, User) or session.get("_auth_user_id") != str(user.pk):
-            return False
-        now = timezone.now().timestamp()
-        seen = float(session.get(SEEN_AT, 0))
-        auth = float(session.get(AUTH_AT, 0))
-        return (
-            now - seen <= settings.STAFF_IDLE_TIMEOUT
-            and now - auth <= settings.STAFF_ABSOLUTE_TIMEOUT
-        )
+    def idle_timeout(self) -> float:
+        return float(settings.STAFF_IDLE_TIMEOUT)
 
-    def touch(self) -> None:
-        from whistle.accounts.middleware import SEEN_AT
+    def absolute_timeout(self) -> float:
+        return float(settings.STAFF_ABSOLUTE_TIMEOUT)
 
-        session = self.stored_session()
-        if session.get(SEEN_AT) is not None:
-            session[SEEN_AT] = timezone.now().timestamp()
-            session.save()
+    seen_key = SEEN_AT
 
     def author(self) -> User | None:
         user = self.scope.get("user")
         return user if isinstance(user, User) else None
 
+    def extra_groups(self) -> tuple[str, ...]:
+        user = self.scope.get("user")
+        return (staff_group(user.pk),) if isinstance(user, User) else ()
+
 
 class ReporterConsumer(ConversationConsumer):
     side = Message.Side.REPORTER
 
-    def authenticate(self) -> tuple[Case, bytes] | None:
+    def authenticate(self) -> Access | None:
         from intake.access import access_reporter_case
         from intake.views.mailbox import VAULT_CASE, VAULT_KEY
         from whistle.vault import SessionVault
 
         tenant = self.scope.get("tenant")
-        if tenant is None or not self.session_alive():
+        if tenant is None:
             return None
-        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), self.scope["session"]))  # type: ignore[arg-type]
+        session = self.stored_session()
+        live = self._liveness(session)
+        if live is None:
+            return None
+        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
         case_id, key = vault.get(VAULT_CASE), vault.get(VAULT_KEY)
         if case_id is None or key is None:
             return None
         case = access_reporter_case(tenant=tenant, case_id=case_id.decode())
         if case is None:
             return None
-        return case, key
+        return Access(case=case, key=key, live=live)
 
-    def session_alive(self) -> bool:
-        from intake.views.mailbox import SEEN
+    def idle_timeout(self) -> float:
+        return float(settings.REPORTER_IDLE_TIMEOUT)
 
-        session = self.stored_session()
-        seen = float(session.get(SEEN, 0))
-        return timezone.now().timestamp() - seen <= settings.REPORTER_IDLE_TIMEOUT
-
-    def touch(self) -> None:
-        from intake.views.mailbox import SEEN
-
-        session = self.stored_session()
-        if session.get(SEEN) is not None:
-            session[SEEN] = timezone.now().timestamp()
-            session.save()
+    seen_key = SEEN

@@ -12,6 +12,7 @@ import threading
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from intake.models import Case
 
@@ -20,29 +21,70 @@ def case_group(case: Case) -> str:
     return f"case.{case.public_id.hex}"
 
 
-def _send(case: Case, event: dict[str, str]) -> None:
+def session_group(session_key: str) -> str:
+    """The sockets opened with one session. Named by a keyed hash: the session key is a
+    credential and must not travel to Redis."""
+    return "session." + salted_hmac("whistle.chat.session-group", session_key).hexdigest()[:40]
+
+
+def staff_group(user_pk: int) -> str:
+    """The sockets of one staff account (told to re-check when its password changes)."""
+    return f"staff.{user_pk}"
+
+
+def _send_group(group: str, event: dict[str, str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(layer.group_send)(case_group(case), event)
+        async_to_sync(layer.group_send)(group, event)
         return
     # Called from a thread that runs an event loop of its own (a sync caller inside an async
     # context): send from a short-lived thread instead of blocking that loop.
     sender = threading.Thread(
-        target=lambda: asyncio.run(layer.group_send(case_group(case), event)), daemon=True
+        target=lambda: asyncio.run(layer.group_send(group, event)), daemon=True
     )
     sender.start()
     sender.join(timeout=10)
 
 
+def _send(case: Case, event: dict[str, str]) -> None:
+    _send_group(case_group(case), event)
+
+
+def message_event(message_id: str, origin: str = "") -> dict[str, str]:
+    """``origin``: the channel name of the socket that posted it (it shows its own message
+    itself and skips the event)."""
+    return {"type": "chat.message", "message_id": message_id, "origin": origin}
+
+
+def read_event(side: str) -> dict[str, str]:
+    return {"type": "chat.read", "side": side}
+
+
 def announce_message(case: Case, message_id: str) -> None:
     """After commit: tell everyone watching the case that a message exists (its id only)."""
-    transaction.on_commit(lambda: _send(case, {"type": "chat.message", "message_id": message_id}))
+    transaction.on_commit(lambda: _send(case, message_event(message_id)))
 
 
 def announce_read(case: Case, side: str) -> None:
     """After commit: messages written by ``side`` were read by the other side."""
-    transaction.on_commit(lambda: _send(case, {"type": "chat.read", "side": side}))
+    transaction.on_commit(lambda: _send(case, read_event(side)))
+
+
+RECHECK_EVENT = {"type": "session.recheck"}
+
+
+def announce_session_change(session_key: str) -> None:
+    """After commit: a session was deleted (logout, rotation, expiry): its sockets re-check
+    it at once (and close)."""
+    group = session_group(session_key)
+    transaction.on_commit(lambda: _send_group(group, RECHECK_EVENT))
+
+
+def announce_staff_change(user_pk: int) -> None:
+    """After commit: an account's credentials changed: its sockets re-check their session."""
+    group = staff_group(user_pk)
+    transaction.on_commit(lambda: _send_group(group, RECHECK_EVENT))

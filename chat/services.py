@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 
 import crypto
 from chat.events import announce_message, announce_read
 from chat.models import Message
-from chat.tasks import notify_office
+from chat.tasks import queue_office_notice
 from intake.drafts import DraftFile
-from intake.models import Case, tenant_today
-from intake.services import AttachmentView, attachments_create, case_attachments, record_context
+from intake.models import Attachment, Case, tenant_today
+from intake.services import (
+    AttachmentView,
+    attachment_views,
+    attachments_create,
+    record_context,
+)
 from whistle.accounts.models import User
 
 MAX_BODY = 20_000
@@ -28,9 +37,16 @@ def message_post(
     body: str,
     author: User | None = None,
     files: Sequence[DraftFile] = (),
+    announce: bool = True,
 ) -> Message:
-    """Store a message encrypted under the case key, with files already encrypted to storage."""
-    with transaction.atomic():
+    """Store a message encrypted under the case key, with files already encrypted to storage.
+
+    After commit the case's sockets are told (unless ``announce`` is false: a websocket consumer
+    announces from its own event loop) and, for a reporter's message, the office's e-mail
+    notice is queued when one may be due (``chat.tasks.notice_may_be_due``).
+    """
+    # One INSERT needs no transaction of its own; files (rows written beside it) do.
+    with transaction.atomic() if files else nullcontext():
         message = Message(
             case=case,
             side=side,
@@ -47,9 +63,10 @@ def message_post(
             message.attachments.set(
                 attachments_create(case=case, case_key=case_key, files=files, side=side)
             )
-        announce_message(case, str(message.public_id))
+        if announce:
+            announce_message(case, str(message.public_id))
         if side == Message.Side.REPORTER:
-            transaction.on_commit(partial(notify_office.delay, case.pk))
+            transaction.on_commit(partial(queue_office_notice, case.pk))
     return message
 
 
@@ -61,23 +78,30 @@ class MessageView:
     mine: bool
 
 
-def _views(
-    *, case: Case, case_key: bytes, messages: Sequence[Message], viewer_side: str
-) -> list[MessageView]:
-    metas = {a.attachment.pk: a for a in case_attachments(case=case, case_key=case_key)}
-    return [
-        MessageView(
-            message=message,
-            body=crypto.decrypt_record(
-                case_key,
-                bytes(message.body_ciphertext),
-                context=record_context(case, "message", message.public_id),
-            ).decode("utf-8"),
-            attachments=[metas[a.pk] for a in message.attachments.all() if a.pk in metas],
-            mine=message.side == viewer_side,
-        )
-        for message in messages
-    ]
+def view_of(
+    *,
+    case: Case,
+    case_key: bytes,
+    message: Message,
+    viewer_side: str,
+    attachments: Iterable[Attachment] = (),
+    body: str | None = None,
+) -> MessageView:
+    """One message for display: its body decrypted (unless the caller has it: its own message
+    just posted) and the metadata of its own files only."""
+    message.case = case
+    if body is None:
+        body = crypto.decrypt_record(
+            case_key,
+            bytes(message.body_ciphertext),
+            context=record_context(case, "message", message.public_id),
+        ).decode("utf-8")
+    return MessageView(
+        message=message,
+        body=body,
+        attachments=attachment_views(case=case, case_key=case_key, attachments=attachments),
+        mine=message.side == viewer_side,
+    )
 
 
 def messages_for(
@@ -89,21 +113,117 @@ def messages_for(
     if after is not None:
         queryset = queryset.filter(pk__gt=after.pk)
     messages = list(queryset.select_related("author").prefetch_related("attachments"))
-    views = _views(case=case, case_key=case_key, messages=messages, viewer_side=viewer_side)
+    views = [
+        view_of(
+            case=case,
+            case_key=case_key,
+            message=message,
+            viewer_side=viewer_side,
+            attachments=message.attachments.all(),
+        )
+        for message in messages
+    ]
     mark_read(case=case, messages=[m for m in messages if m.side != viewer_side and not m.read])
     return views
 
 
-def mark_read(*, case: Case, messages: Sequence[Message]) -> None:
-    """The viewer displayed these messages of the other side: mark them and tell the writer."""
-    unread = [m.pk for m in messages if not m.read]
+def mark_read(*, case: Case, messages: Sequence[Message], announce: bool = True) -> set[str]:
+    """The viewer displayed these messages of the other side: mark them and (after commit) tell
+    the writer. Returns the sides whose messages became read."""
+    unread = {m.pk: m for m in messages if not m.read}
     if not unread:
-        return
-    Message.objects.filter(pk__in=unread).update(read=True)
-    for side in {m.side for m in messages}:
-        announce_read(case, side)
+        return set()
+    quote = connection.ops.quote_name
+    table, read, ids = quote(Message._meta.db_table), quote("read"), ", ".join(["%s"] * len(unread))
+    with connection.cursor() as cursor:
+        # Written out (not QuerySet.update): a live socket runs this for every message it shows.
+        cursor.execute(
+            f"UPDATE {table} SET {read} = true"  # noqa: S608 - names from the model
+            f" WHERE id IN ({ids}) AND case_id = %s AND NOT {read} RETURNING id",
+            [*unread, case.pk],
+        )
+        changed = [unread[pk] for (pk,) in cursor.fetchall()]
+    for m in messages:
+        m.read = True
+    sides = {m.side for m in changed}
+    if announce:
+        for side in sides:
+            announce_read(case, side)
+    return sides
 
 
-def message_view(*, case: Case, case_key: bytes, message: Message, viewer_side: str) -> MessageView:
-    """One message decrypted for display (used by the websocket consumers)."""
-    return _views(case=case, case_key=case_key, messages=[message], viewer_side=viewer_side)[0]
+def _live_sql() -> str:
+    quote = connection.ops.quote_name
+    message, user = quote(Message._meta.db_table), quote(User._meta.db_table)
+    through = quote(Message.attachments.through._meta.db_table)
+    # Table names come from the models; values are parameters.
+    return (
+        f"SELECT m.id, m.side, m.author_id, m.body_ciphertext, m.created_on, m.{quote('read')},"  # noqa: S608
+        f" u.name, u.email,"
+        f" EXISTS (SELECT 1 FROM {through} t WHERE t.message_id = m.id)"
+        f" FROM {message} m LEFT JOIN {user} u ON u.id = m.author_id"
+        f" WHERE m.case_id = %s AND m.public_id = %s"
+    )
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _instance(model: type[_M], values: dict[str, Any]) -> _M:
+    """A model instance from these column values (the others deferred), as the ORM builds it."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _load_live(case: Case, public_id: uuid.UUID) -> tuple[Message, bool] | None:
+    """The message and whether it has files, in one statement written out: this runs once per
+    socket per message, and building the equivalent ORM query costs more than running it."""
+    with connection.cursor() as cursor:
+        db_id = Message._meta.get_field("public_id").get_db_prep_value(public_id, connection)
+        cursor.execute(_live_sql(), [case.pk, db_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, side, author_id, body, created_on, read, name, email, has_files = row
+    message = _instance(
+        Message,
+        {
+            "id": pk,
+            "public_id": public_id,
+            "case_id": case.pk,
+            "side": side,
+            "author_id": author_id,
+            "body_ciphertext": body,
+            "created_on": created_on,
+            "read": read,
+        },
+    )
+    message.author = (
+        None
+        if author_id is None
+        else _instance(User, {"id": author_id, "name": name, "email": email})
+    )
+    return message, bool(has_files)
+
+
+def message_live(
+    *, case: Case, case_key: bytes, public_id: str, viewer_side: str
+) -> tuple[MessageView, set[str]] | None:
+    """A message announced on the case's group, for a socket: loaded with one query (and its
+    files only if it has any), decrypted, and marked read if the other side wrote it. Returns the
+    view and the sides to announce as read (the caller announces them)."""
+    try:
+        found = _load_live(case, uuid.UUID(public_id))
+    except ValueError:
+        return None
+    if found is None:
+        return None
+    message, has_files = found
+    files = list(message.attachments.all()) if has_files else []
+    view = view_of(
+        case=case, case_key=case_key, message=message, viewer_side=viewer_side, attachments=files
+    )
+    read_sides: set[str] = set()
+    if message.side != viewer_side:
+        read_sides = mark_read(case=case, messages=[message], announce=False)
+    return view, read_sides

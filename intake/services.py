@@ -7,7 +7,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,14 +296,12 @@ class AttachmentView:
     meta: dict[str, Any]
 
 
-def case_attachments(
-    *, case: Case, case_key: bytes, side: str | None = None
+def attachment_views(
+    *, case: Case, case_key: bytes, attachments: Iterable[Attachment]
 ) -> list[AttachmentView]:
-    queryset = Attachment.objects.filter(case=case).order_by("id")
-    if side is not None:
-        queryset = queryset.filter(side=side)
+    """These attachments of the case with their metadata decrypted."""
     views = []
-    for attachment in queryset:
+    for attachment in attachments:
         plain = crypto.decrypt_record(
             case_key,
             bytes(attachment.meta_ciphertext),
@@ -311,6 +309,15 @@ def case_attachments(
         )
         views.append(AttachmentView(attachment=attachment, meta=json.loads(plain)))
     return views
+
+
+def case_attachments(
+    *, case: Case, case_key: bytes, side: str | None = None
+) -> list[AttachmentView]:
+    queryset = Attachment.objects.filter(case=case).order_by("id")
+    if side is not None:
+        queryset = queryset.filter(side=side)
+    return attachment_views(case=case, case_key=case_key, attachments=queryset)
 
 
 def b64key(key: bytes) -> str:

@@ -147,20 +147,18 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 
 if REDIS_URL:
+    # Redis publish/subscribe: one PUBLISH per event, one subscription connection per process.
+    # Events are not queued for a socket that is away; none needs to be: they carry ids only and
+    # a reconnecting page catches up from the database (docs/architecture.md, chat).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # socket_timeout None: channels_redis waits for events with a blocking BZPOPMIN of
-            # 5 s, and redis-py 8's default 5 s read timeout would drop idle consumers.
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-                "prefix": "whistle:ch",
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "whistle:ch"},
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "whistle.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "whistle",
         }

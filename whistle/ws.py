@@ -1,4 +1,4 @@
-"""ASGI middleware for websockets: same-origin check and tenant resolution.
+"""ASGI middleware for websockets: same-origin check, tenant and language resolution.
 
 Django's ALLOWED_HOSTS is opened (tenant host names live in the database), so channels'
 AllowedHostsOriginValidator would let any origin in. This check is stricter: the Origin must be
@@ -13,7 +13,10 @@ from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port
+from django.utils import translation
 
 from whistle.tenants.models import Tenant
 
@@ -39,6 +42,19 @@ def _tenant_for(host: str, path: str) -> tuple[bool, Tenant | None]:
     return tenant is not None, tenant
 
 
+def _language(scope: dict[str, Any], tenant: Tenant | None) -> str:
+    """The language the pages of this browser are in (language cookie, then Accept-Language),
+    kept within the tenant's languages on a reporter socket, as ``TenantLanguageMiddleware``
+    does for pages."""
+    request = HttpRequest()
+    request.COOKIES = parse_cookie(_header(scope, b"cookie"))
+    request.META["HTTP_ACCEPT_LANGUAGE"] = _header(scope, b"accept-language")
+    language = translation.get_language_from_request(request)
+    if tenant is not None and language not in tenant.languages:
+        language = tenant.languages[0]
+    return language
+
+
 class SameOriginTenantMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -55,5 +71,5 @@ class SameOriginTenantMiddleware:
         if not (same_origin and known):
             await send({"type": "websocket.close", "code": 4403})
             return None
-        scope = {**scope, "tenant": tenant}
+        scope = {**scope, "tenant": tenant, "language": _language(scope, tenant)}
         return await self.app(scope, receive, send)

@@ -55,3 +55,44 @@ def test_one_mail_per_hour_until_read(
         assert len(mail.outbox) == 3
         recipients = {address for message in mail.outbox for address in message.to}
         assert recipients == {world_a.handler.email}  # never the reporter
+
+
+@pytest.mark.django_db
+def test_a_busy_conversation_queues_one_notice_task(
+    world_a: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A reporter writing many messages does not queue a task per message: while a notice
+    cannot be due, nothing is queued; once it can, a task is queued again."""
+    from celery.signals import task_prerun
+
+    runs: list[str] = []
+
+    def count(sender: Any = None, **kwargs: Any) -> None:
+        if sender is not None and sender.name.endswith("notify_office"):
+            runs.append(sender.name)
+
+    task_prerun.connect(count, weak=False)
+    try:
+        start = timezone.now()
+        with time_machine.travel(start, tick=False) as clock:
+            _lead, _case, receipt = filed_case(world_a)
+            client = reporter()
+            mail.outbox.clear()
+
+            def write(text: str) -> None:
+                open_mailbox(client, world_a, receipt)
+                with django_capture_on_commit_callbacks(execute=True):
+                    response = client.post(base(world_a) + "mailbox/message/", {"body": text})
+                assert response.status_code == 302
+
+            write("one")
+            assert (len(runs), len(mail.outbox)) == (1, 1)
+            for text in ("two", "three", "four"):
+                clock.shift(datetime.timedelta(minutes=5))
+                write(text)
+            assert (len(runs), len(mail.outbox)) == (1, 1)  # within the hour: nothing queued
+            clock.shift(datetime.timedelta(minutes=50))
+            write("five")
+            assert (len(runs), len(mail.outbox)) == (2, 2)  # the hour is over, still unread
+    finally:
+        task_prerun.disconnect(count)

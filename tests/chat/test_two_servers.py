@@ -251,9 +251,10 @@ def test_events_cross_server_processes(
         assert "SENTINEL-two-servers" not in server.output(tail=10**7), server.name
 
 
-# redis-py 8 gives every connection a 5 s socket timeout by default; channels_redis waits for
-# events with a blocking BZPOPMIN of 5 s, so without `socket_timeout: None` in CHANNEL_LAYERS
-# (whistle/settings.py) the read times out first and idle consumers die.
+# redis-py 8 gives every connection a 5 s socket timeout by default. A channel layer that waits
+# for events with a blocking read longer than that (channels_redis' queue layer: BZPOPMIN of
+# 5 s) loses idle consumers unless CHANNEL_LAYERS says otherwise; the publish/subscribe layer
+# in use polls its subscription every 0.1 s. Whatever the layer, an idle socket must live on.
 def test_idle_sockets_survive_longer_than_the_redis_read_timeout(
     world_a: World, servers: tuple[Server, Server]
 ) -> None:

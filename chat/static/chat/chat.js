@@ -48,7 +48,7 @@
     });
     socket.addEventListener("message", function (event) {
       var data = JSON.parse(event.data);
-      if (data.type === "message") { insert(data.html, data.id); }
+      if (data.type === "message" || data.type === "sent") { insert(data.html, data.id); }
       if (data.type === "read") { markRead(); }
     });
     socket.addEventListener("close", function (event) {

@@ -1,0 +1,29 @@
+"""Tell open sockets when their session or account changed, so that they re-check at once
+(DESIGN §6: a socket never outlives its session)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from chat.events import announce_session_change, announce_staff_change
+
+
+@receiver(post_delete, sender=Session)
+def _session_deleted(sender: object, instance: Session, **kwargs: Any) -> None:
+    # Logout, mailbox exit, key rotation at login, expired sessions cleared by the purge.
+    announce_session_change(instance.session_key)
+
+
+@receiver(post_save, sender=get_user_model())
+def _account_saved(sender: object, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    # A new password (other sessions end), deactivation, any other change of the account;
+    # not the last-login stamp written at every login.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    if instance.pk is not None:
+        announce_staff_change(instance.pk)

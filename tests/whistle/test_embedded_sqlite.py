@@ -1,0 +1,76 @@
+"""The embedded default runs on SQLite: the conversation's hand-written statements (the live
+load and the read marker, chat/services.py) must work there too. Run in a subprocess with the
+quickstart settings against a fresh SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROGRAM = r"""
+import secrets
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+settings.WHISTLE_KDF_PARAMS = "test"
+assert settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+from chat.services import message_live, message_post, messages_for
+from intake.services import case_submit, questionnaire_current
+from whistle.accounts.models import User
+from whistle.keys.services import handler_key_unlock, office_keys_setup
+from whistle.tenants.models import Membership
+from whistle.tenants.services import membership_add, office_create, tenant_create
+tenant = tenant_create(slug="embedded", name="Embedded")
+office = office_create(owner=tenant, name="Office")
+lead = User.objects.create_user("lead@embedded.example", "pw pw pw pw 12345", name="Lead")
+membership_add(office=office, user=lead, role=Membership.Role.LEAD)
+office_keys_setup(
+    office=office, actor=lead,
+    actor_private=handler_key_unlock(user=lead, password="pw pw pw pw 12345"),
+)
+answers = {"what": "x " * 10, "when_period": "March", "where": "here", "who": "someone",
+           "how_known": "documents", "harmed": ["public"], "ongoing": "yes",
+           "reported_elsewhere": "no", "truthful": True}
+key = secrets.token_bytes(32)
+case = case_submit(tenant=tenant, office=office, answers=answers,
+                   questionnaire=questionnaire_current(tenant), case_key=key).case
+message = message_post(case=case, case_key=key, side="reporter", body="hello", announce=False)
+view, read_sides = message_live(case=case, case_key=key, public_id=str(message.public_id),
+                                viewer_side="office")
+assert view.body == "hello" and read_sides == {"reporter"}, (view.body, read_sides)
+again = message_live(case=case, case_key=key, public_id=str(message.public_id),
+                     viewer_side="office")
+assert again is not None and again[1] == set()
+assert [v.body for v in messages_for(case=case, case_key=key, viewer_side="reporter")] == ["hello"]
+print("ok")
+"""
+
+
+def test_conversation_statements_run_on_sqlite(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        WHISTLE_MODE="quickstart",
+        DJANGO_SETTINGS_MODULE="whistle.settings",
+        WHISTLE_VAR_DIR=str(tmp_path),
+        LOG_LEVEL="WARNING",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
