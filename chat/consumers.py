@@ -26,6 +26,7 @@ group. The idle clock of the stored session is moved at most every ``TOUCH_EVERY
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -114,12 +115,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     access: Access | None = None
     groups_joined: tuple[str, ...] = ()
+    # Spread over sockets, so that sockets opened together do not all re-check at once.
+    recheck_every: float = RECHECK
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recheck_every = RECHECK * random.uniform(0.75, 1.0)  # noqa: S311 - not a secret
 
     # --- subclasses say who may connect; the defaults refuse everyone ------------------------
 
-    def authenticate(self) -> Access | None:
+    def authenticate(self, *, with_key: bool = True) -> Access | None:
         """(In a thread.) Who is on this socket, read from the stored session: the case and
-        its key, or None."""
+        (unless ``with_key`` is false, for a re-check) its key, or None."""
         return None
 
     def idle_timeout(self) -> float:
@@ -170,7 +177,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         live = self.access.live
         now = time.time()
         if (
-            now - live.checked < RECHECK
+            now - live.checked < self.recheck_every
             and now - live.seen <= self.idle_timeout()
             and now - live.auth <= self.absolute_timeout()
         ):
@@ -178,15 +185,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return await self.recheck()
 
     async def recheck(self) -> bool:
-        """Read the stored session (and who may see the case) again."""
-        access = await in_thread(self.authenticate)
+        """Read the stored session (and who may see the case) again; the key stays."""
+        access = await in_thread(partial(self.authenticate, with_key=False))
         if self.access is None or access is None or access.case.pk != self.access.case.pk:
             self.access = None
             await self.close(code=CLOSE_REFUSED)
             return False
         access.live.seen = max(access.live.seen, self.access.live.seen)
         access.live.touched = self.access.live.touched
-        self.access = access
+        self.access = Access(case=access.case, key=self.access.key, live=access.live)
         return True
 
     def _touch_store(self, seen: float) -> None:
@@ -340,7 +347,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 class HandlerConsumer(ConversationConsumer):
     side = Message.Side.OFFICE
 
-    def authenticate(self) -> Access | None:
+    def authenticate(self, *, with_key: bool = True) -> Access | None:
         from django.contrib.auth import HASH_SESSION_KEY
         from django.http import Http404
         from django.utils.crypto import constant_time_compare
@@ -373,6 +380,8 @@ class HandlerConsumer(ConversationConsumer):
             )
         except Http404:
             return None
+        if not with_key:
+            return Access(case=case, key=b"", live=live)
         vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
         private = vault.get(VAULT_HANDLER_PRIVATE)
         if private is None:
@@ -416,7 +425,7 @@ class HandlerConsumer(ConversationConsumer):
 class ReporterConsumer(ConversationConsumer):
     side = Message.Side.REPORTER
 
-    def authenticate(self) -> Access | None:
+    def authenticate(self, *, with_key: bool = True) -> Access | None:
         from intake.access import access_reporter_case
         from intake.views.mailbox import VAULT_CASE, VAULT_KEY
         from whistle.vault import SessionVault
