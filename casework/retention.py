@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +33,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.db.models.functions import JSONObject
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -50,6 +52,9 @@ from whistle.tenants.models import Membership, Tenant
 
 NOTICE_DAYS = 30
 BATCH_SIZE = 2000  # cases per batch: per-batch costs amortised, each transaction well under 1 s
+# Seconds between two batches of due cases: the purge leaves the database to interactive
+# requests for a moment (docs/performance.md, retention: the inbox of other offices).
+BATCH_PAUSE = 0.1
 EXTENSION_YEARS = 1
 
 
@@ -262,25 +267,79 @@ def _cascade(rows: QuerySet[Any], pks: Any) -> Iterator[QuerySet[Any]]:
     yield rows
 
 
-def _counts(case_ids: list[int]) -> dict[int, dict[str, int]]:
-    """What each case held, for its deletion record: four grouped counts for the batch."""
-    counts = {pk: {"records": 0, "messages": 0, "attachments": 0, "notes": 0} for pk in case_ids}
-    parts: tuple[tuple[str, type[models.Model]], ...] = (
-        ("records", CaseRecord),
-        ("messages", Message),
-        ("attachments", Attachment),
-        ("notes", Note),
-    )
-    for name, model in parts:
-        grouped = (
-            model._default_manager.filter(case_id__in=_in(case_ids))
-            .order_by()
-            .values_list("case_id")
-            .annotate(n=Count("pk"))
+def _count(model: type[models.Model]) -> Subquery:
+    """How many rows of ``model`` the outer query's case has: ``(SELECT COUNT(id) … WHERE
+    case_id = case.id)``, a plain function rather than an aggregate, so no GROUP BY and one row
+    (0) for a case without any."""
+    rows = model._default_manager.filter(case_id=OuterRef("pk")).order_by()
+    return Subquery(
+        rows.annotate(n=Func(F("pk"), function="COUNT", output_field=models.IntegerField())).values(
+            "n"
         )
-        for case_id, n in grouped:
-            counts[case_id][name] = n
-    return counts
+    )
+
+
+# The deletion record's fields, in the order _record_deletions selects them.
+_RECORD_FIELDS = (
+    "case_public_id",
+    "tenant",
+    "office_name",
+    "received_on",
+    "closed_on",
+    "deleted_on",
+    "reason",
+    "counts",
+    "finished",
+)
+
+
+def _record_deletions(case_ids: list[int], reason: str, today: dict[int, datetime.date]) -> None:
+    """A deletion record per case, written by the database from the case rows with one
+    ``INSERT … SELECT`` (the counts as correlated subqueries): no row travels to Python and
+    back. ``today`` maps the cases' tenants to their dates. The SELECT is compiled by the ORM,
+    so the statement is the same on PostgreSQL and SQLite but for each one's SQL dialect."""
+    deleted_on = models.Case(
+        *(models.When(tenant_id=tenant_id, then=Value(day)) for tenant_id, day in today.items()),
+        output_field=models.DateField(),
+    )
+    counts = JSONObject(
+        records=_count(CaseRecord),
+        messages=_count(Message),
+        attachments=_count(Attachment),
+        notes=_count(Note),
+    )
+    select = (
+        Case._base_manager.filter(pk__in=_in(case_ids))
+        .order_by()
+        .annotate(
+            record_office_name=F("office__name"),
+            record_deleted_on=deleted_on,
+            record_reason=Value(reason, output_field=models.CharField()),
+            record_counts=counts,
+            record_finished=Value(False, output_field=models.BooleanField()),
+        )
+        .values_list(
+            "public_id",
+            "tenant_id",
+            "record_office_name",
+            "received_on",
+            "closed_on",
+            "record_deleted_on",
+            "record_reason",
+            "record_counts",
+            "record_finished",
+        )
+    )
+    sql, params = select.query.get_compiler(connection=connection).as_sql()
+    meta = DeletionRecord._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(str(cast("models.Field[Any, Any]", meta.get_field(name)).column))
+        for name in _RECORD_FIELDS
+    )
+    with connection.cursor() as cursor:
+        # Only names from the model and the ORM's compiled SELECT; values are bound.
+        cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) {sql}", params)
 
 
 def _shred_batch(
@@ -309,38 +368,17 @@ def _shred_batch(
             candidates = candidates.filter(status=Case.Status.CLOSED, legal_hold=False)
         rows = [
             row
-            for row in candidates.values_list(
-                "pk",
-                "public_id",
-                "tenant_id",
-                "office__name",
-                "received_on",
-                "closed_on",
-                "delete_on",
-            )
-            if due_on is None or due_on(row[2], row[6])
+            for row in candidates.values_list("pk", "public_id", "tenant_id", "delete_on")
+            if due_on is None or due_on(row[2], row[3])
         ]
         if not rows:
             return []
         ids = [row[0] for row in rows]
-        counts = _counts(ids)
         today = {
             tenant.pk: tenant_today(tenant)
             for tenant in Tenant.objects.filter(pk__in={row[2] for row in rows})
         }
-        DeletionRecord.objects.bulk_create(
-            DeletionRecord(
-                case_public_id=public_id,
-                tenant_id=tenant_id,
-                office_name=office_name,
-                received_on=received_on,
-                closed_on=closed_on,
-                deleted_on=today[tenant_id],
-                reason=reason,
-                counts=counts[pk],
-            )
-            for pk, public_id, tenant_id, office_name, received_on, closed_on, _delete_on in rows
-        )
+        _record_deletions(ids, reason, today)
         Case.objects.filter(pk__in=_in(ids)).update(key_for_office=None, key_for_receipt=None)
         audit_record_cases(
             cases=[(row[2], row[1]) for row in rows],
@@ -351,15 +389,20 @@ def _shred_batch(
     return [(row[0], row[1]) for row in rows]
 
 
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        _delete_file(name)
+
+
 def _finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
     """Steps 2 and 3 for shredded cases, given as (pk, public id): their files, then one
     transaction deleting their rows and everything hanging on them (a statement per table for
     the whole batch) and marking their deletion records finished. Safe to repeat: a case or
     file already gone is fine."""
     pks = _in([pk for pk, _public_id in shredded])
-    names = Attachment.objects.filter(case__in=pks).values_list("storage_name")
-    for (name,) in list(names):
-        _delete_file(name)
+    _delete_files(
+        [name for (name,) in Attachment.objects.filter(case__in=pks).values_list("storage_name")]
+    )
     with transaction.atomic():
         for rows in _cascade(Case._base_manager.filter(pk__in=pks), pks):
             rows._raw_delete(rows.db)
@@ -440,10 +483,12 @@ def retention_run(
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     after_batch: Callable[[], None] | None = None,
+    pause: float = BATCH_PAUSE,
 ) -> RetentionReport:
     """Finish interrupted deletions, delete what is due (in batches), send notices and hold
     reviews. With ``dry_run`` nothing changes and the report lists what would be deleted.
-    ``after_batch`` is called after each batch of due cases (tests stop a run there)."""
+    ``after_batch`` is called after each batch of due cases (tests stop a run there); ``pause``
+    seconds pass between two batches."""
     report = RetentionReport()
     if not dry_run:
         unfinished = DeletionRecord.objects.filter(finished=False).order_by("pk")
@@ -455,10 +500,12 @@ def retention_run(
             _finish_batch([(pks.get(public_id, 0), public_id) for public_id in chunk])
             report.resumed += len(chunk)
     calendar = _Calendar()
-    for batch in due_batches(calendar, batch_size):
+    for number, batch in enumerate(due_batches(calendar, batch_size)):
         if dry_run:
             report.due.extend(str(public_id) for _pk, public_id in batch)
             continue
+        if number and pause > 0:
+            time.sleep(pause)
         shredded = _shred_batch(
             [pk for pk, _public_id in batch],
             DeletionRecord.Reason.RETENTION,

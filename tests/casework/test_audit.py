@@ -425,3 +425,58 @@ def test_every_verb_has_a_label() -> None:
     from casework.audit_labels import VERB_LABELS
 
     assert set(VERB_LABELS) == set(VERBS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("max_query_params", [None, 20])
+def test_a_batch_append_chains_like_appends_one_by_one(
+    worlds: tuple[World, World], monkeypatch: pytest.MonkeyPatch, max_query_params: int | None
+) -> None:
+    """audit_record_cases (retention): the tenants' events interleaved, after existing events,
+    in one INSERT or (a database that limits a statement's parameters, as SQLite does) in
+    several; the chains verify and every event holds what audit_record would have stored."""
+    world_a, world_b = worlds
+    monkeypatch.setattr(connection.features, "max_query_params", max_query_params)
+    chain_of(world_a, 2)
+    cases_a = [make_case(world_a) for _ in range(4)]
+    cases_b = [make_case(world_b) for _ in range(3)]
+    interleaved = [
+        (case.tenant_id, case.public_id)
+        for case in itertools.chain.from_iterable(itertools.zip_longest(cases_a, cases_b))
+        if case is not None
+    ]
+    appended = audit.audit_record_cases(
+        cases=interleaved, actor=None, actor_label="system:retention", verb="case.deleted"
+    )
+    assert appended == 7
+    by_handler = [(cases_b[0].tenant_id, cases_b[0].public_id)]
+    assert audit.audit_record_cases(cases=by_handler, actor=world_b.handler, verb="case.deleted")
+    assert audit_verify() == []
+    sequences = AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)
+    assert list(sequences.filter(tenant=world_a.tenant)) == [1, 2, 3, 4, 5, 6]
+    assert list(sequences.filter(tenant=world_b.tenant)) == [1, 2, 3, 4]
+    for case in [*cases_a, *cases_b]:
+        event = events_for_case(case).filter(actor=None).get()
+        assert (event.verb, event.object_type, event.object_id, event.actor_label) == (
+            "case.deleted",
+            "case",
+            str(case.public_id),
+            "system:retention",
+        )
+        assert event.at.astimezone(datetime.UTC).time() == datetime.time(0)  # date only
+    by_actor = events_for_case(cases_b[0]).get(actor=world_b.handler)
+    assert by_actor.actor_label == world_b.handler.email and by_actor.sequence == 4
+    assert audit.audit_record_cases(cases=[], actor=None, verb="case.deleted") == 0
+
+
+def test_a_batch_append_writes_only_plain_ids_into_its_statement() -> None:
+    params: list[object] = []
+    assert audit._values_sql(12, params) == "12"
+    digest = "ab" * 32
+    assert audit._values_sql(digest, params) == f"'{digest}'"
+    case_id = "0b5e4a4c-3d7e-4f0b-9d6b-6b1a3c1a2f00"
+    assert audit._values_sql(case_id, params) == f"'{case_id}'"
+    assert params == []
+    bound: list[object] = ["it's", "50%", "a b", "x" * 65, "\\", True, None, 1.5]
+    assert [audit._values_sql(value, params) for value in bound] == ["%s"] * len(bound)
+    assert params == bound

@@ -409,3 +409,91 @@ def test_a_hold_placed_after_selection_wins_and_shredding_twice_does_nothing(
         assert AuditEvent.objects.filter(verb="case.deleted").count() == 1
         second.refresh_from_db()
         assert second.key_for_office is not None and second.key_for_receipt is not None
+
+
+@pytest.mark.django_db
+def test_deletion_records_hold_each_cases_counts_and_its_tenants_date(
+    worlds: tuple[World, World],
+) -> None:
+    from casework.models import Note
+    from intake.models import tenant_today
+
+    world_a, world_b = worlds
+    world_b.tenant.time_zone = "Pacific/Kiritimati"  # UTC+14: a day ahead of Berlin at noon
+    world_b.tenant.save(update_fields=["time_zone"])
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        cases = [*closed_cases(world_a, 1), *closed_cases(world_b, 0)]
+        for _ in range(2):
+            Note.objects.create(
+                case=cases[0], body_ciphertext=b"x", created_on=datetime.date(2026, 3, 10)
+            )
+        Note.objects.filter(case=cases[1]).delete()
+        expected = {
+            case.public_id: {
+                "records": CaseRecord.objects.filter(case=case).count(),
+                "messages": Message.objects.filter(case=case).count(),
+                "attachments": Attachment.objects.filter(case=case).count(),
+                "notes": Note.objects.filter(case=case).count(),
+            }
+            for case in cases
+        }
+        assert expected[cases[1].public_id]["notes"] == 0
+        assert expected[cases[0].public_id]["notes"] == expected[cases[2].public_id]["notes"] + 2
+        clock.move_to(at("2029-03-12", hour=12))
+        today = {world.tenant.pk: tenant_today(world.tenant) for world in worlds}
+        assert today[world_b.tenant.pk] == today[world_a.tenant.pk] + datetime.timedelta(days=1)
+        assert retention.retention_run().deleted == 3
+    for case in cases:
+        record = DeletionRecord.objects.get(case_public_id=case.public_id)
+        assert record.counts == expected[case.public_id]
+        assert (record.tenant_id, record.office_name) == (case.tenant_id, case.office.name)
+        assert (record.received_on, record.closed_on) == (case.received_on, case.closed_on)
+        assert record.deleted_on == today[case.tenant_id]
+        assert record.reason == "retention" and record.finished
+
+
+@pytest.mark.django_db
+def test_the_rows_are_committed_only_once_the_files_are_gone(
+    world_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        lead, _first, _receipt = filed_case(world_a)
+        submit_report(
+            reporter(), world_a, files={"evidence": [SimpleUploadedFile("a.txt", b"evidence")]}
+        )
+        for case in Case.objects.all():
+            close_case(lead, world_a, case)
+        names = list(Attachment.objects.values_list("storage_name", flat=True))
+        assert len(names) == 1 and default_storage.exists(names[0])
+        clock.move_to(at("2029-03-11"))
+
+        def refused(name: str) -> None:
+            raise PermissionError(name)  # storage down: not a file that is already gone
+
+        monkeypatch.setattr(retention, "_delete_file", refused)
+        with pytest.raises(PermissionError):
+            retention.retention_run()
+        # Shredded, but the rows' transaction rolled back: the next run finishes the batch.
+        assert Case.objects.count() == 2
+        assert not Case.objects.filter(key_for_office__isnull=False).exists()
+        assert DeletionRecord.objects.filter(finished=False).count() == 2
+        monkeypatch.undo()
+        assert retention.retention_run().resumed == 2
+    assert not Case.objects.exists() and not default_storage.exists(names[0])
+    assert DeletionRecord.objects.filter(finished=True).count() == 2
+    assert AuditEvent.objects.filter(verb="case.deleted").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_run_pauses_between_batches_only(
+    world_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with time_machine.travel(at("2026-03-10"), tick=False) as clock:
+        closed_cases(world_a, 4)
+        clock.move_to(at("2029-03-11"))
+        pauses: list[float] = []
+        monkeypatch.setattr("casework.retention.time.sleep", pauses.append)
+        assert retention.retention_run(batch_size=2).deleted == 5  # 3 batches
+    assert pauses == [retention.BATCH_PAUSE] * 2
