@@ -282,7 +282,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
         message_id, payload = await in_thread(post)
         await self.channel_layer.group_send(
-            case_group(access.case), message_event(message_id, origin=self.channel_name)
+            case_group(access.case),
+            message_event(message_id, self.side, origin=self.channel_name),
         )
         # The acknowledgement carries the message as shown to its writer.
         await self.send_json({**payload, "type": "sent"})
@@ -316,6 +317,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 case_key=access.key,
                 public_id=event["message_id"],
                 viewer_side=self.side,
+                writer_side=event.get("side", ""),
             )
             if found is None:
                 return None

@@ -54,19 +54,20 @@ def _send(case: Case, event: dict[str, str]) -> None:
     _send_group(case_group(case), event)
 
 
-def message_event(message_id: str, origin: str = "") -> dict[str, str]:
-    """``origin``: the channel name of the socket that posted it (it shows its own message
-    itself and skips the event)."""
-    return {"type": "chat.message", "message_id": message_id, "origin": origin}
+def message_event(message_id: str, side: str, origin: str = "") -> dict[str, str]:
+    """``side``: who wrote it (reporter or office, as in ``chat.read``); ``origin``: the
+    channel name of the socket that posted it (it shows its own message itself and skips the
+    event)."""
+    return {"type": "chat.message", "message_id": message_id, "side": side, "origin": origin}
 
 
 def read_event(side: str) -> dict[str, str]:
     return {"type": "chat.read", "side": side}
 
 
-def announce_message(case: Case, message_id: str) -> None:
+def announce_message(case: Case, message_id: str, side: str) -> None:
     """After commit: tell everyone watching the case that a message exists (its id only)."""
-    transaction.on_commit(lambda: _send(case, message_event(message_id)))
+    transaction.on_commit(lambda: _send(case, message_event(message_id, side)))
 
 
 def announce_read(case: Case, side: str) -> None:

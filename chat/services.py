@@ -64,7 +64,7 @@ def message_post(
                 attachments_create(case=case, case_key=case_key, files=files, side=side)
             )
         if announce:
-            announce_message(case, str(message.public_id))
+            announce_message(case, str(message.public_id), side)
         if side == Message.Side.REPORTER:
             transaction.on_commit(partial(queue_office_notice, case.pk))
     return message
@@ -166,6 +166,20 @@ def _live_sql() -> str:
     )
 
 
+def _take_sql() -> str:
+    quote = connection.ops.quote_name
+    message, read = quote(Message._meta.db_table), quote("read")
+    through = quote(Message.attachments.through._meta.db_table)
+    # Table names come from the models; values are parameters. The author's name is not
+    # needed: the other side's messages show as "the office" or "the reporter".
+    return (
+        f"UPDATE {message} SET {read} = true"  # noqa: S608
+        f" WHERE case_id = %s AND public_id = %s AND side = %s AND NOT {read}"
+        f" RETURNING id, side, author_id, body_ciphertext, created_on, {read},"
+        f" NULL, NULL, EXISTS (SELECT 1 FROM {through} t WHERE t.message_id = {message}.id)"
+    )
+
+
 _M = TypeVar("_M", bound=Model)
 
 
@@ -175,13 +189,24 @@ def _instance(model: type[_M], values: dict[str, Any]) -> _M:
     return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
-def _load_live(case: Case, public_id: uuid.UUID) -> tuple[Message, bool] | None:
+def _load_live(
+    case: Case, public_id: uuid.UUID, *, mark_read_of: str | None = None
+) -> tuple[Message, bool, bool] | None:
     """The message and whether it has files, in one statement written out: this runs once per
-    socket per message, and building the equivalent ORM query costs more than running it."""
+    socket per message, and building the equivalent ORM query costs more than running it.
+    With ``mark_read_of`` (the other side, who wrote it) the same statement marks it read; it
+    returns nothing if it was read already (or is not theirs), and then it is only loaded.
+    Returns (message, has files, marked read now)."""
+    db_id = Message._meta.get_field("public_id").get_db_prep_value(public_id, connection)
     with connection.cursor() as cursor:
-        db_id = Message._meta.get_field("public_id").get_db_prep_value(public_id, connection)
-        cursor.execute(_live_sql(), [case.pk, db_id])
-        row = cursor.fetchone()
+        row = None
+        if mark_read_of is not None:
+            cursor.execute(_take_sql(), [case.pk, db_id, mark_read_of])
+            row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_live_sql(), [case.pk, db_id])
+            row = cursor.fetchone()
+            mark_read_of = None
     if row is None:
         return None
     pk, side, author_id, body, created_on, read, name, email, has_files = row
@@ -200,30 +225,34 @@ def _load_live(case: Case, public_id: uuid.UUID) -> tuple[Message, bool] | None:
     )
     message.author = (
         None
-        if author_id is None
+        if author_id is None or mark_read_of is not None
         else _instance(User, {"id": author_id, "name": name, "email": email})
     )
-    return message, bool(has_files)
+    return message, bool(has_files), mark_read_of is not None
 
 
 def message_live(
-    *, case: Case, case_key: bytes, public_id: str, viewer_side: str
+    *, case: Case, case_key: bytes, public_id: str, viewer_side: str, writer_side: str = ""
 ) -> tuple[MessageView, set[str]] | None:
-    """A message announced on the case's group, for a socket: loaded with one query (and its
-    files only if it has any), decrypted, and marked read if the other side wrote it. Returns the
-    view and the sides to announce as read (the caller announces them)."""
+    """A message announced on the case's group, for a socket: loaded with one statement (and
+    its files only if it has any) and decrypted; if the other side wrote it (``writer_side``,
+    from the event), the same statement marks it read. Returns the view and the sides to
+    announce as read (the caller announces them)."""
+    other = writer_side if writer_side and writer_side != viewer_side else None
     try:
-        found = _load_live(case, uuid.UUID(public_id))
+        found = _load_live(case, uuid.UUID(public_id), mark_read_of=other)
     except ValueError:
         return None
     if found is None:
         return None
-    message, has_files = found
+    message, has_files, marked = found
     files = list(message.attachments.all()) if has_files else []
     view = view_of(
         case=case, case_key=case_key, message=message, viewer_side=viewer_side, attachments=files
     )
-    read_sides: set[str] = set()
-    if message.side != viewer_side:
-        read_sides = mark_read(case=case, messages=[message], announce=False)
-    return view, read_sides
+    if marked:
+        return view, {message.side}
+    if message.side != viewer_side and not message.read:
+        # An event that did not say who wrote it: mark it the ordinary way.
+        return view, mark_read(case=case, messages=[message], announce=False)
+    return view, set()

@@ -48,6 +48,14 @@ again = message_live(case=case, case_key=key, public_id=str(message.public_id),
                      viewer_side="office")
 assert again is not None and again[1] == set()
 assert [v.body for v in messages_for(case=case, case_key=key, viewer_side="reporter")] == ["hello"]
+# The path a socket takes when the event says who wrote it: load and mark read in one statement.
+answer = message_post(case=case, case_key=key, side="office", body="answer", announce=False)
+shown = message_live(case=case, case_key=key, public_id=str(answer.public_id),
+                     viewer_side="reporter", writer_side="office")
+assert shown is not None and shown[0].body == "answer" and shown[1] == {"office"}, shown
+again = message_live(case=case, case_key=key, public_id=str(answer.public_id),
+                     viewer_side="reporter", writer_side="office")
+assert again is not None and again[0].body == "answer" and again[1] == set()
 print("ok")
 """
 
