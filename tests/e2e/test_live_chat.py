@@ -60,3 +60,38 @@ def test_conversation(browser: Browser, asgi_server: int, world_a: World, javasc
     expect(desk.locator(".conversation")).to_contain_text("It was on 3 May.")
     if javascript:
         expect(mailbox.locator(".conversation")).to_contain_text("read by the office")
+
+
+def test_text_written_is_kept_when_the_socket_refuses_it(
+    browser: Browser, asgi_server: int, world_a: World
+) -> None:
+    """A reporter who takes longer than the idle limit to write: the socket refuses the message
+    (the session is over), and the page puts the text back instead of losing it; sent again, it
+    goes the ordinary way and waits for the receipt code."""
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    base = f"http://127.0.0.1:{asgi_server}"
+    _lead, _case, receipt = filed_case(world_a)
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        mailbox = reporter_page(browser, base, world_a, receipt, javascript=True)
+        box = mailbox.get_by_label("Your message to the office")
+        box.fill("A first short note.")
+        mailbox.get_by_role("button", name="Send").click()
+        expect(mailbox.locator(".conversation")).to_contain_text("A first short note.")
+        expect(box).to_have_value("")  # it went over the socket, no reload
+
+        clock.shift(datetime.timedelta(minutes=16))  # a long time writing
+        text = "A long and careful account of what happened."
+        box.fill(text)
+        mailbox.get_by_role("button", name="Send").click()
+        expect(box).to_have_value(text)
+        expect(mailbox.locator(".conversation")).not_to_contain_text(text)
+
+        mailbox.get_by_role("button", name="Send").click()  # now an ordinary form post
+        expect(mailbox.get_by_label("Your receipt code")).to_be_visible()
+        mailbox.get_by_label("Your receipt code").fill(receipt)
+        mailbox.get_by_role("button", name="Open my mailbox").click()
+        expect(mailbox.get_by_label("Your message to the office")).to_have_value(text)

@@ -9,6 +9,7 @@
   var textarea = form.querySelector("textarea");
   var fileInput = form.querySelector("input[type=file]");
   var socket = null;
+  var unacknowledged = [];  // texts sent over the socket, not yet confirmed as stored
   var delay = 1000;
   var maxDelay = 30000;
 
@@ -48,11 +49,18 @@
     });
     socket.addEventListener("message", function (event) {
       var data = JSON.parse(event.data);
+      if (data.type === "sent") { unacknowledged.shift(); }
       if (data.type === "message" || data.type === "sent") { insert(data.html, data.id); }
       if (data.type === "read") { markRead(); }
     });
     socket.addEventListener("close", function (event) {
       socket = null;
+      if (unacknowledged.length) {
+        // Never lose what was written: put it back; the form posts it the ordinary way.
+        textarea.value = unacknowledged.concat(textarea.value ? [textarea.value] : []).join("\n\n");
+        unacknowledged = [];
+        textarea.focus();
+      }
       if (event.code === 4403) { return; }  // refused or session over: the form still works
       window.setTimeout(connect, delay);
       delay = Math.min(delay * 2, maxDelay);
@@ -65,6 +73,7 @@
       return;  // the normal form post
     }
     event.preventDefault();
+    unacknowledged.push(textarea.value);
     socket.send(JSON.stringify({ type: "send", body: textarea.value }));
     textarea.value = "";
     textarea.focus();
