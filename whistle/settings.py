@@ -128,7 +128,7 @@ TEMPLATES = [
 _default_db = f"sqlite:///{VAR_DIR / 'whistle.sqlite3'}" if QUICKSTART else None
 _database_url = env.string("DATABASE_URL", _default_db, required=not QUICKSTART)
 try:
-    DATABASES = {"default": dict(dj_database_url.parse(_database_url, conn_max_age=60))}
+    DATABASES = {"default": dict(dj_database_url.parse(_database_url))}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL ({exc}).") from None
 if DATABASES["default"]["ENGINE"] not in (
@@ -139,6 +139,17 @@ if DATABASES["default"]["ENGINE"] not in (
 if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL in production.")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection pool per process (psycopg_pool), not persistent connections: under ASGI each
+    # request's synchronous part runs on a thread of its own, so a per-thread persistent
+    # connection is never reused and lingers until garbage collection (measured: 20 requests
+    # left 20 connections open). With the pool, closing a connection returns it.
+    DATABASE_POOL_SIZE = env.integer("DATABASE_POOL_SIZE", 10, minimum=1)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **dict(DATABASES["default"].get("OPTIONS") or {}),  # type: ignore[call-overload]
+        "pool": {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker, cache ---------------------------------------------

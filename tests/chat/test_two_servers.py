@@ -270,3 +270,48 @@ def test_idle_sockets_survive_longer_than_the_redis_read_timeout(
         time.sleep(IDLE_SECONDS)  # nobody writes: both processes wait on Redis
         office_ws.send(json.dumps({"type": "send", "body": "after a pause"}))
         _receive_type(reporter_ws, "message", "after a pause")
+
+
+def test_requests_reuse_pooled_database_connections(transactional_db: None) -> None:
+    """Under ASGI every request's synchronous part runs on a thread of its own; a server with
+    the production settings (``whistle.settings``, not the test settings) must not open, and
+    leave open, a database connection per request: its pool keeps a handful."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "whistle.settings",
+        "WHISTLE_MODE": "test",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "RECEIPT_PEPPER": settings.RECEIPT_PEPPER,
+        "ALLOWED_HOSTS": ",".join(settings.WHISTLE_HOSTS),
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DATABASE_POOL_SIZE": "4",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = Server("production settings", env)
+    try:
+        server.wait_ready(time.monotonic() + START_TIMEOUT)
+
+        def connections_now() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                )
+                row = cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        def ready() -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=RECEIVE_TIMEOUT)
+            try:
+                conn.request("GET", "/readyz", headers={"Host": f"127.0.0.1:{server.port}"})
+                return conn.getresponse().status
+            finally:
+                conn.close()
+
+        assert ready() == 200
+        before = connections_now()
+        assert {ready() for _ in range(20)} == {200}
+        assert connections_now() - before <= 4
+    finally:
+        server.stop()
