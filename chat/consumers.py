@@ -26,9 +26,8 @@ group. The idle clock of the stored session is moved at most every ``TOUCH_EVERY
 from __future__ import annotations
 
 import asyncio
-import random
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -120,7 +119,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.recheck_every = RECHECK * random.uniform(0.75, 1.0)  # noqa: S311 - not a secret
+        self.recheck_every = RECHECK * (0.75 + secrets.randbelow(250) / 1000)
 
     # --- subclasses say who may connect; the defaults refuse everyone ------------------------
 
@@ -290,16 +289,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _catch_up(self, after: object) -> list[dict[str, str]]:
         assert self.access is not None  # noqa: S101
-        case = self.access.case
-        previous = None
-        try:
-            after_id = uuid.UUID(str(after))
-        except ValueError:
-            after_id = None
-        if after_id is not None:
-            previous = Message.objects.filter(case=case, public_id=after_id).first()
         views = messages_for(
-            case=case, case_key=self.access.key, viewer_side=self.side, after=previous
+            case=self.access.case,
+            case_key=self.access.key,
+            viewer_side=self.side,
+            after=str(after) if after else None,
         )
         return [self._render(view) for view in views]
 

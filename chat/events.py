@@ -50,10 +50,6 @@ def _send_group(group: str, event: dict[str, str]) -> None:
     sender.join(timeout=10)
 
 
-def _send(case: Case, event: dict[str, str]) -> None:
-    _send_group(case_group(case), event)
-
-
 def message_event(message_id: str, side: str, origin: str = "") -> dict[str, str]:
     """``side``: who wrote it (reporter or office, as in ``chat.read``); ``origin``: the
     channel name of the socket that posted it (it shows its own message itself and skips the
@@ -67,12 +63,12 @@ def read_event(side: str) -> dict[str, str]:
 
 def announce_message(case: Case, message_id: str, side: str) -> None:
     """After commit: tell everyone watching the case that a message exists (its id only)."""
-    transaction.on_commit(lambda: _send(case, message_event(message_id, side)))
+    transaction.on_commit(lambda: _send_group(case_group(case), message_event(message_id, side)))
 
 
 def announce_read(case: Case, side: str) -> None:
     """After commit: messages written by ``side`` were read by the other side."""
-    transaction.on_commit(lambda: _send(case, read_event(side)))
+    transaction.on_commit(lambda: _send_group(case_group(case), read_event(side)))
 
 
 RECHECK_EVENT = {"type": "session.recheck"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
@@ -105,13 +106,19 @@ def view_of(
 
 
 def messages_for(
-    *, case: Case, case_key: bytes, viewer_side: str, after: Message | None = None
+    *, case: Case, case_key: bytes, viewer_side: str, after: str | None = None
 ) -> list[MessageView]:
-    """The conversation (or what came after ``after``), oldest first; the other side's messages
-    are marked read."""
+    """The conversation, oldest first, or what came after the message whose public id is
+    ``after`` (the whole conversation if there is no such message of this case); the other
+    side's messages are marked read."""
     queryset = Message.objects.filter(case=case)
-    if after is not None:
-        queryset = queryset.filter(pk__gt=after.pk)
+    if after:
+        try:
+            last = queryset.filter(public_id=uuid.UUID(after)).values_list("pk", flat=True).first()
+        except ValueError:
+            last = None
+        if last is not None:
+            queryset = queryset.filter(pk__gt=last)
     messages = list(queryset.select_related("author").prefetch_related("attachments"))
     views = [
         view_of(
@@ -129,30 +136,23 @@ def messages_for(
 
 def mark_read(*, case: Case, messages: Sequence[Message], announce: bool = True) -> set[str]:
     """The viewer displayed these messages of the other side: mark them and (after commit) tell
-    the writer. Returns the sides whose messages became read."""
-    unread = {m.pk: m for m in messages if not m.read}
+    the writer. Returns the sides whose messages were unread."""
+    unread = [m for m in messages if not m.read]
     if not unread:
         return set()
-    quote = connection.ops.quote_name
-    table, read, ids = quote(Message._meta.db_table), quote("read"), ", ".join(["%s"] * len(unread))
-    with connection.cursor() as cursor:
-        # Written out (not QuerySet.update): a live socket runs this for every message it shows.
-        cursor.execute(
-            f"UPDATE {table} SET {read} = true"  # noqa: S608 - names from the model
-            f" WHERE id IN ({ids}) AND case_id = %s AND NOT {read} RETURNING id",
-            [*unread, case.pk],
-        )
-        changed = [unread[pk] for (pk,) in cursor.fetchall()]
-    for m in messages:
+    Message.objects.filter(case=case, pk__in=[m.pk for m in unread]).update(read=True)
+    for m in unread:
         m.read = True
-    sides = {m.side for m in changed}
+    sides = {m.side for m in unread}
     if announce:
         for side in sides:
             announce_read(case, side)
     return sides
 
 
-def _live_sql() -> str:
+@functools.cache
+def _live_sql(vendor: str) -> str:
+    """The load of one message (see ``_load_live``), for this database's quoting."""
     quote = connection.ops.quote_name
     message, user = quote(Message._meta.db_table), quote(User._meta.db_table)
     through = quote(Message.attachments.through._meta.db_table)
@@ -166,7 +166,9 @@ def _live_sql() -> str:
     )
 
 
-def _take_sql() -> str:
+@functools.cache
+def _take_sql(vendor: str) -> str:
+    """The load of one message of the other side that marks it read (see ``_load_live``)."""
     quote = connection.ops.quote_name
     message, read = quote(Message._meta.db_table), quote("read")
     through = quote(Message.attachments.through._meta.db_table)
@@ -198,15 +200,15 @@ def _load_live(
     returns nothing if it was read already (or is not theirs), and then it is only loaded.
     Returns (message, has files, marked read now)."""
     db_id = Message._meta.get_field("public_id").get_db_prep_value(public_id, connection)
+    row, marked = None, False
     with connection.cursor() as cursor:
-        row = None
         if mark_read_of is not None:
-            cursor.execute(_take_sql(), [case.pk, db_id, mark_read_of])
+            cursor.execute(_take_sql(connection.vendor), [case.pk, db_id, mark_read_of])
             row = cursor.fetchone()
+            marked = row is not None
         if row is None:
-            cursor.execute(_live_sql(), [case.pk, db_id])
+            cursor.execute(_live_sql(connection.vendor), [case.pk, db_id])
             row = cursor.fetchone()
-            mark_read_of = None
     if row is None:
         return None
     pk, side, author_id, body, created_on, read, name, email, has_files = row
@@ -225,10 +227,10 @@ def _load_live(
     )
     message.author = (
         None
-        if author_id is None or mark_read_of is not None
+        if author_id is None or marked
         else _instance(User, {"id": author_id, "name": name, "email": email})
     )
-    return message, bool(has_files), mark_read_of is not None
+    return message, bool(has_files), marked
 
 
 def message_live(

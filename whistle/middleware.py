@@ -33,7 +33,9 @@ class TenantLanguageMiddleware:
 
     def __call__(self, request: TenantRequest) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
-        if tenant is not None and request.LANGUAGE_CODE not in tenant.languages:
-            translation.activate(tenant.languages[0])
-            request.LANGUAGE_CODE = translation.get_language()
+        if tenant is not None:
+            language = tenant.language_for(request.LANGUAGE_CODE)
+            if language != request.LANGUAGE_CODE:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

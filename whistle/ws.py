@@ -50,9 +50,7 @@ def _language(scope: dict[str, Any], tenant: Tenant | None) -> str:
     request.COOKIES = parse_cookie(_header(scope, b"cookie"))
     request.META["HTTP_ACCEPT_LANGUAGE"] = _header(scope, b"accept-language")
     language = translation.get_language_from_request(request)
-    if tenant is not None and language not in tenant.languages:
-        language = tenant.languages[0]
-    return language
+    return language if tenant is None else tenant.language_for(language)
 
 
 class SameOriginTenantMiddleware:

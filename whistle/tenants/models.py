@@ -91,6 +91,11 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def language_for(self, language: str) -> str:
+        """``language`` if this tenant offers it, else the tenant's first language: reporter
+        pages and sockets stay within the tenant's languages."""
+        return language if language in self.languages else str(self.languages[0])
+
 
 class TenantHostname(models.Model):
     """A host name on which a tenant's reporting page is served directly."""
