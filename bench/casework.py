@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
 import json
-import math
 import os
 import secrets
 import socket
@@ -60,9 +58,21 @@ import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds files named like the apps: the repository root goes first on sys.path.
+if str(ROOT) not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT))
+from bench._common import (  # noqa: E402
+    Browser,
+    column_defaults,
+    free_port,
+    machine,
+    percentile,
+    postgres_version,
+    staff_login,
+)
+
 PYTHON = sys.executable
 DB = "whistle_bench_cw"
 DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
@@ -233,30 +243,6 @@ def make_setup(count: int, tenants: int) -> None:
 
 
 # --- bulk data in SQL -------------------------------------------------------------------------
-
-
-def column_defaults(tables: list[str]) -> list[tuple[str, str, Any]]:
-    """(table, column, value) for NOT NULL columns of ``tables`` that have a plain default in
-    the model but none in the database: the bulk INSERTs below then need not know every column
-    the schema grows (Django keeps defaults in Python)."""
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_name = ANY(%s) AND is_nullable = 'NO' AND column_default IS NULL "
-            "AND is_identity = 'NO'",
-            [tables],
-        )
-        bare = set(cursor.fetchall())
-    out = []
-    for model in apps.get_models(include_auto_created=True):
-        for field in model._meta.concrete_fields:
-            table, column = model._meta.db_table, str(field.column)
-            if (table, column) in bare and field.has_default() and not callable(field.default):
-                out.append((table, column, field.get_db_prep_save(field.default, connection)))
-    return out
 
 
 def derived(source: str, today: datetime.date) -> str:
@@ -528,65 +514,6 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Browser:
-    """Just enough of a browser: cookies, CSRF token, redirects not followed."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        headers = {"Host": f"127.0.0.1:{self.port}", "Accept-Language": "en"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if method == "POST":
-            headers["Origin"] = f"http://127.0.0.1:{self.port}"
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Content-Length"] = str(len(body or b""))
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, data
-
-    def form(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
-        pairs = [("csrfmiddlewaretoken", self.cookies.get("csrftoken", "")), *data.items()]
-        return self.request("POST", path, urlencode(pairs).encode())
-
-
-def login(port: int, totp_key: str) -> Browser:
-    """The lead logs in with password and TOTP code, through the real pages."""
-    import psycopg
-    from django_otp.oath import TOTP
-
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        # A TOTP step is accepted once; an earlier run may have used the current one.
-        conn.execute("UPDATE otp_totp_totpdevice SET last_t = -1")
-    browser = Browser(port)
-    browser.request("GET", "/staff/login/")
-    status, body = browser.form("/staff/login/", {"email": LEAD_EMAIL, "password": PASSWORD})
-    assert status == 302, body[:500]
-    code = f"{TOTP(bytes.fromhex(totp_key)).token():06d}"
-    status, body = browser.form("/staff/verify/", {"code": code})
-    assert status == 302, body[:500]
-    return browser
-
-
-def percentile(sorted_ms: list[float], p: float) -> float:
-    return sorted_ms[max(0, math.ceil(len(sorted_ms) * p) - 1)]
-
-
 def always(path: str) -> Callable[[int], str]:
     return lambda _i: path
 
@@ -685,21 +612,14 @@ def cpu_ticks() -> tuple[int, int]:
     return busy, ours
 
 
-def machine() -> str:
-    model = ""
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name"):
-            model = line.split(":", 1)[1].strip()
-    mem = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem = int(line.split()[1]) // 1024 // 1024
-    pg = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return f"{os.cpu_count()} cores ({model}), {mem} GiB, Python {sys.version.split()[0]}, PostgreSQL {pg}"
+def login(port: int, totp_key: str) -> Browser:
+    """The lead logs in through the real pages (the TOTP step an earlier run used is reset)."""
+    import psycopg
+
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        # A TOTP step is accepted once; an earlier run may have used the current one.
+        conn.execute("UPDATE otp_totp_totpdevice SET last_t = -1")
+    return staff_login(port, LEAD_EMAIL, PASSWORD, totp_key)
 
 
 def main() -> None:
@@ -722,7 +642,7 @@ def main() -> None:
 
     django.setup()  # reads settings only: the database is created below
 
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(f'PostgreSQL {postgres_version()}')}")
     if args.reuse:
         real = json.loads(SETUP_FILE.read_text(encoding="utf-8"))
     else:

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import math
 import os
@@ -64,13 +63,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file is named like the ``chat`` app: put the repository root first, so that imports of
 # Whistle (in the data subprocess) find the app and not this script.
 if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
+from bench._common import free_port, machine, percentile, staff_login  # noqa: E402
 
 PYTHON = sys.executable
 DB = "whistle_bench_chat"
@@ -192,51 +191,6 @@ def prepare(pairs: int) -> dict[str, Any]:
 
 
 # --- HTTP: the lead's login -------------------------------------------------------------------
-
-
-class Browser:
-    """Just enough of a browser: cookies, CSRF token, redirects not followed."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Host": f"127.0.0.1:{self.port}", "Accept-Language": "en"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if method == "POST":
-            headers["Origin"] = f"http://127.0.0.1:{self.port}"
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Content-Length"] = str(len(body or b""))
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, data
-
-    def form(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
-        pairs = [("csrfmiddlewaretoken", self.cookies.get("csrftoken", "")), *data.items()]
-        return self.request("POST", path, urlencode(pairs).encode())
-
-
-def login(port: int, totp_key: str) -> dict[str, str]:
-    """The lead logs in with password and TOTP code, through the real pages; their cookies."""
-    from django_otp.oath import TOTP
-
-    browser = Browser(port)
-    browser.request("GET", "/staff/login/")
-    status, body = browser.form("/staff/login/", {"email": LEAD_EMAIL, "password": PASSWORD})
-    assert status == 302, body[:500]
-    code = f"{TOTP(bytes.fromhex(totp_key)).token():06d}"
-    status, body = browser.form("/staff/verify/", {"code": code})
-    assert status == 302, body[:500]
-    return browser.cookies
 
 
 def session_copies(cookies: dict[str, str], count: int) -> list[dict[str, str]]:
@@ -505,12 +459,6 @@ async def profile(args: argparse.Namespace, rate: float) -> None:
         print(f"  py-spy profile (collapsed stacks per thread): {out}")
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(0, math.ceil(len(sorted_values) * p) - 1)]
-
-
 async def measure(
     args: argparse.Namespace, ports: list[int], data: dict[str, Any], lead: dict[str, str]
 ) -> None:
@@ -697,30 +645,6 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
 # --- main -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def machine() -> str:
-    model = ""
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name"):
-            model = line.split(":", 1)[1].strip()
-    mem = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem = int(line.split()[1]) // 1024 // 1024
-    from importlib.metadata import version
-
-    packages = ("django", "channels", "channels-redis", "redis", "uvicorn", "uvloop", "websockets")
-    software = ", ".join(f"{name} {version(name)}" for name in packages)
-    return (
-        f"{os.cpu_count()} cores ({model}), {mem} GiB, Python {sys.version.split()[0]}, {software}"
-    )
-
-
 def server_command(port: int) -> list[str]:
     return [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
 
@@ -781,7 +705,10 @@ def main() -> None:
         make_data(args.make_data)
         return
 
-    print(f"machine: {machine()}")
+    from importlib.metadata import version
+
+    packages = ("django", "channels", "channels-redis", "redis", "uvicorn", "uvloop", "websockets")
+    print(f"machine: {machine(*(f'{name} {version(name)}' for name in packages))}")
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     start = time.monotonic()
     data = prepare(args.pairs)
@@ -812,7 +739,7 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.1)
-        lead = login(ports[0], data["totp_key"])
+        lead = staff_login(ports[0], LEAD_EMAIL, PASSWORD, data["totp_key"]).cookies
         args.server_pids = [server.pid for server in servers]
         asyncio.run(asyncio.wait_for(measure(args, ports, data, lead), timeout=900))
         print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")

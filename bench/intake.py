@@ -26,9 +26,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds files named like the apps: the repository root goes first on sys.path.
+if str(ROOT) not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT))
+from bench._common import Browser, free_port, rss_kib  # noqa: E402
+
 PYTHON = sys.executable
 DB = "whistle_bench"
 ENV = {
@@ -62,12 +66,6 @@ STEPS: dict[str, dict[str, object]] = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare() -> None:
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], check=True)
@@ -87,42 +85,6 @@ office_keys_setup(office=o, actor=u, actor_private=handler_key_unlock(user=u, pa
     subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=ENV, check=True)
 
 
-class Browser:
-    """Just enough of a browser: cookies, CSRF token, redirects not followed."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
-    ) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        headers = {"Host": f"127.0.0.1:{self.port}", "Accept-Language": "en"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if method == "POST":
-            headers["Origin"] = f"http://127.0.0.1:{self.port}"
-            headers["Content-Type"] = content_type or "application/x-www-form-urlencoded"
-            headers["Content-Length"] = str(len(body or b""))
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, data
-
-    def form(self, path: str, data: dict[str, object]) -> tuple[int, bytes]:
-        pairs: list[tuple[str, str]] = [("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))]
-        for key, value in data.items():
-            for item in value if isinstance(value, list) else [value]:
-                pairs.append((key, str(item)))
-        return self.request("POST", path, urlencode(pairs).encode())
-
-
 def write_report(browser: Browser) -> None:
     browser.request("GET", "/t/bench/report/")
     status, _ = browser.form("/t/bench/report/", {"category": "procurement"})
@@ -135,13 +97,6 @@ def write_report(browser: Browser) -> None:
 
 def receipt_of(html: bytes) -> str:
     return "-".join(re.findall(r'<span class="group">([0-9A-Z]{4})</span>', html.decode()))
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def main() -> None:

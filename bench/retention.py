@@ -47,9 +47,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import http.client
 import json
-import math
 import os
 import re
 import secrets
@@ -64,9 +62,22 @@ import zoneinfo
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds files named like the apps: the repository root goes first on sys.path.
+if str(ROOT) not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT))
+from bench._common import (  # noqa: E402
+    Browser,
+    column_defaults,
+    free_port,
+    machine,
+    percentile,
+    postgres_version,
+    rss_kib,
+    staff_login,
+)
+
 PYTHON = sys.executable
 DB = "whistle_bench_ret"
 DSN = f"host=127.0.0.1 port=5432 user=postgres dbname={DB}"
@@ -142,30 +153,6 @@ def make_setup(tenants: int) -> None:
 
 
 # --- bulk data in SQL -------------------------------------------------------------------------
-
-
-def column_defaults(tables: list[str]) -> list[tuple[str, str, Any]]:
-    """(table, column, value) for NOT NULL columns of ``tables`` that have a plain default in
-    the model but none in the database, so the bulk INSERTs need not name every column the
-    schema grows (Django keeps defaults in Python)."""
-    from django.apps import apps
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_name = ANY(%s) AND is_nullable = 'NO' AND column_default IS NULL "
-            "AND is_identity = 'NO'",
-            [tables],
-        )
-        bare = set(cursor.fetchall())
-    out = []
-    for model in apps.get_models(include_auto_created=True):
-        for field in model._meta.concrete_fields:
-            table, column = model._meta.db_table, str(field.column)
-            if (table, column) in bare and field.has_default() and not callable(field.default):
-                out.append((table, column, field.get_db_prep_save(field.default, connection)))
-    return out
 
 
 def rand_bytes(n_md5: int, seed: str) -> str:
@@ -445,61 +432,6 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Browser:
-    """Just enough of a browser: cookies, CSRF token, redirects not followed."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        headers = {"Host": f"127.0.0.1:{self.port}", "Accept-Language": "en"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if method == "POST":
-            headers["Origin"] = f"http://127.0.0.1:{self.port}"
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Content-Length"] = str(len(body or b""))
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, data
-
-    def form(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
-        pairs = [("csrfmiddlewaretoken", self.cookies.get("csrftoken", "")), *data.items()]
-        return self.request("POST", path, urlencode(pairs).encode())
-
-
-def login(port: int, totp_key: str) -> Browser:
-    """The lead logs in with password and TOTP code, through the real pages."""
-    from django_otp.oath import TOTP
-
-    browser = Browser(port)
-    browser.request("GET", "/staff/login/")
-    status, body = browser.form("/staff/login/", {"email": LEAD_EMAIL, "password": PASSWORD})
-    assert status == 302, body[:500]
-    code = f"{TOTP(bytes.fromhex(totp_key)).token():06d}"
-    status, body = browser.form("/staff/verify/", {"code": code})
-    assert status == 302, body[:500]
-    return browser
-
-
-def percentile(sorted_ms: list[float], p: float) -> float:
-    return sorted_ms[max(0, math.ceil(len(sorted_ms) * p) - 1)]
-
-
 def summary(times: list[float]) -> tuple[float, float, float]:
     ordered = sorted(times)
     return statistics.median(ordered), percentile(ordered, 0.95), ordered[-1]
@@ -574,36 +506,6 @@ def other_share(before: tuple[int, dict[str, int]], after: tuple[int, dict[str, 
     busy = after[0] - before[0]
     other = sum(max(t - before[1].get(pid, 0), 0) for pid, t in after[1].items())
     return min(other / max(busy, 1), 1.0)
-
-
-def machine() -> str:
-    model = ""
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name"):
-            model = line.split(":", 1)[1].strip()
-    mem = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem = int(line.split()[1]) // 1024 // 1024
-    pg = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return (
-        f"{os.cpu_count()} cores ({model}), {mem} GiB, Python {sys.version.split()[0]}, "
-        f"PostgreSQL {pg}"
-    )
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def child_of(pid: int) -> int | None:
@@ -929,7 +831,7 @@ def main() -> None:
 
     django.setup()  # reads settings only: the database is created below
 
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(f'PostgreSQL {postgres_version()}')}")
     print(
         f"generating {args.cases:,} due cases in {args.tenants} tenants and a busy office of "
         f"{args.busy:,} open cases:",
@@ -958,7 +860,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        browser = login(port, real["totp_key"])
+        browser = staff_login(port, LEAD_EMAIL, PASSWORD, real["totp_key"])
         inbox = f"/staff/offices/{real['busy_office']}/"
         for _ in range(5):  # warm-up
             inbox_once(browser, inbox)
@@ -976,7 +878,7 @@ def main() -> None:
         d50, d95, dmax = summary(times)
         target_s = PURGE_TARGET_S_PER_100K * args.cases / 100_000
         startup = startup_seconds()
-        print(f"\nmachine: {machine()}")
+        print(f"\nmachine: {machine(f'PostgreSQL {postgres_version()}')}")
         print(f"purge: {r['stdout']}")
         print(
             f"  wall {r['wall']:.1f} s for {args.cases:,} cases = "
@@ -1008,13 +910,16 @@ def main() -> None:
             print(f"    {at:7.0f} s: {kib / 1024:6.1f} MiB, {finished:7,} finished, {rate:6.0f}/s")
             prev_t, prev_n = at, finished
         working = [kib for _at, kib, finished in samples if finished > 0]
-        first, last = working[0], working[-1]
-        growth = (last - first) / 1024
-        print(
-            f"  RSS once the first batch was finished {first / 1024:.1f} MiB, at the end "
-            f"{last / 1024:.1f} MiB (max {max(working) / 1024:.1f}): growth {growth:.1f} MiB "
-            f"({growth * 1024 * 1024 / args.cases:.0f} bytes per case; flat would be ~0)"
-        )
+        if working:
+            first, last = working[0], working[-1]
+            growth = (last - first) / 1024
+            print(
+                f"  RSS once the first batch was finished {first / 1024:.1f} MiB, at the end "
+                f"{last / 1024:.1f} MiB (max {max(working) / 1024:.1f}): growth {growth:.1f} MiB"
+                f" ({growth * 1024 * 1024 / args.cases:.0f} bytes per case; flat would be ~0)"
+            )
+        else:
+            print("  RSS growth: the purge ended before a sample after its first batch")
         limit = b95 * (1 + INBOX_TOLERANCE)
         print(
             f"inbox during the purge, {len(times)} requests: p50 {d50:.0f} ms, p95 {d95:.0f} ms, "

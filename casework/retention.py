@@ -389,22 +389,19 @@ def _shred_batch(
     return [(row[0], row[1]) for row in rows]
 
 
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        _delete_file(name)
-
-
 def _finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
     """Steps 2 and 3 for shredded cases, given as (pk, public id): their files, then one
     transaction deleting their rows and everything hanging on them (a statement per table for
     the whole batch) and marking their deletion records finished. Safe to repeat: a case or
     file already gone is fine."""
     pks = _in([pk for pk, _public_id in shredded])
-    _delete_files(
-        [name for (name,) in Attachment.objects.filter(case__in=pks).values_list("storage_name")]
-    )
+    names = Attachment.objects.filter(case__in=pks).values_list("storage_name", flat=True)
+    for name in list(names):
+        _delete_file(name)
     with transaction.atomic():
         for rows in _cascade(Case._base_manager.filter(pk__in=pks), pks):
+            # One DELETE per table, no collector: nothing listens to these models' deletion,
+            # and _cascade has named every table that hangs on the cases.
             rows._raw_delete(rows.db)
         DeletionRecord.objects.filter(
             case_public_id__in=_in([public_id for _pk, public_id in shredded]), finished=False
