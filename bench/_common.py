@@ -1,4 +1,4 @@
-"""What the benchmarks share: a loopback port, a minimal browser, the lead's login with a TOTP
+"""What the benchmarks share: a loopback port and a server on it, a minimal browser, the lead's login with a TOTP
 code, percentiles, RSS of a process, the machine's description and the column defaults the
 bulk INSERTs need. Imported as ``bench._common`` (the scripts put the repository root first on
 ``sys.path``)."""
@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_server(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``manage.py serve`` (one process) on a free loopback port, once it accepts connections."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
 
 
 class Browser:

@@ -48,7 +48,6 @@ import datetime
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,11 +65,11 @@ if str(ROOT) not in sys.path[:1]:
 from bench._common import (  # noqa: E402
     Browser,
     column_defaults,
-    free_port,
     machine,
     percentile,
     postgres_version,
     staff_login,
+    start_server,
 )
 
 PYTHON = sys.executable
@@ -655,19 +654,8 @@ def main() -> None:
         real = prepare(args)
         print(f"  total: {time.perf_counter() - start:.0f} s", flush=True)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=ENV,
-    )
+    server, port = start_server(ROOT, ENV)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         browser = login(port, real["totp_key"])
         office, cases = real["office"], real["cases"]
         inbox = f"/staff/offices/{office}/"

@@ -18,7 +18,6 @@ import http.client
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench/ holds files named like the apps: the repository root goes first on sys.path.
 if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
-from bench._common import Browser, free_port, rss_kib  # noqa: E402
+from bench._common import Browser, rss_kib, start_server  # noqa: E402
 
 PYTHON = sys.executable
 DB = "whistle_bench"
@@ -106,19 +105,8 @@ def main() -> None:
     args = parser.parse_args()
 
     prepare()
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=ENV,
-    )
+    server, port = start_server(ROOT, ENV)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         sys.path.insert(0, str(ROOT))
         os.environ.update(ENV)
         import django

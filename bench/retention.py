@@ -52,7 +52,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -70,12 +69,12 @@ if str(ROOT) not in sys.path[:1]:
 from bench._common import (  # noqa: E402
     Browser,
     column_defaults,
-    free_port,
     machine,
     percentile,
     postgres_version,
     rss_kib,
     staff_login,
+    start_server,
 )
 
 PYTHON = sys.executable
@@ -847,19 +846,8 @@ def main() -> None:
         profile(args.profile_batches, args.batch_size or BATCH_SIZE)
         return
 
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=ENV,
-    )
+    server, port = start_server(ROOT, ENV)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         browser = staff_login(port, LEAD_EMAIL, PASSWORD, real["totp_key"])
         inbox = f"/staff/offices/{real['busy_office']}/"
         for _ in range(5):  # warm-up
