@@ -8,42 +8,41 @@ mailbox session), joins the case's group and then:
   answers ``{"type": "sent"}`` with the message rendered for its writer and announces the id to
   the case's group;
 - ``{"type": "catch_up", "after": "<message id>"}`` sends everything after that message;
-- a ``chat.message`` event from the group (an id only) is loaded, decrypted with this socket's
-  own session key and sent down as rendered HTML; ``chat.read`` updates read markers.
+- a ``chat.message`` event from the group (an id only) is loaded (or taken from the messages
+  this process posted a moment ago, ``chat.live``), decrypted with this socket's own session
+  key and sent down as rendered HTML; ``chat.read`` updates read markers.
 
 The consumers are asynchronous: socket frames and channel-layer traffic stay on the event loop,
-and each event's database and crypto work is one call into a small thread pool
-(``DB_THREADS``), so that sockets do not queue behind one another on a single thread.
+and database work is one call into a small thread pool (``chat.live.DB_THREADS``), so that
+sockets do not queue behind one another on a single thread.
 
 A socket never outlives its session (``Liveness``): the idle and absolute limits are checked on
 every event against the times known to the socket, the stored session is read again when those
 say it has run out (another tab may have kept it alive) and at least every ``RECHECK`` seconds,
-and at once when the session is deleted (logout, expiry) or the account changes (password,
-deactivation): ``chat.receivers`` sends ``session.recheck`` to the socket's session or account
+and at once when the session is deleted (logout, expiry), the account changes (password,
+deactivation), the account's access changes (recusal, exclusion, membership) or the case
+changes: ``chat.receivers`` sends ``session.recheck`` to the socket's session, account or case
 group. The idle clock of the stored session is moved at most every ``TOUCH_EVERY`` seconds.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.db import close_old_connections
-from django.template.loader import render_to_string
 from django.utils import translation
 
 from chat.events import case_group, message_event, read_event, session_group, staff_group
+from chat.live import in_thread, read_marks, recent_messages
 from chat.models import Message
+from chat.rendering import message_html
 from chat.services import MAX_BODY, MessageView, message_live, message_post, messages_for, view_of
 from intake.models import Case
 from intake.views.mailbox import SEEN
@@ -52,34 +51,12 @@ from whistle.accounts.models import User
 
 CLOSE_REFUSED = 4403
 # Read the stored session again at least this often (seconds), whatever the socket knows.
-RECHECK = 60.0
+# Every change that ends a socket's right sends an event (chat.receivers), so this is the safety
+# net for changes made without signals (bulk updates, raw deletes): each re-check reads the
+# session, the account, its second factor and the case access (~5 ms of a core).
+RECHECK = 180.0
 # Move the stored session's idle clock at most this often (seconds).
 TOUCH_EVERY = 60.0
-# Threads for the consumers' database and crypto work, per process (each holds one database
-# connection while it lives). SQLite (the embedded default) takes one writer at a time.
-DB_THREADS = ThreadPoolExecutor(
-    max_workers=1 if "sqlite" in str(settings.DATABASES["default"]["ENGINE"]) else 2,
-    thread_name_prefix="chat-db",
-)
-
-T = TypeVar("T")
-
-
-def _with_connection(func: Callable[[], T]) -> T:
-    close_old_connections()
-    try:
-        return func()
-    finally:
-        close_old_connections()
-
-
-async def in_thread(func: Callable[[], T]) -> T:
-    """Run ``func`` (database, crypto, templates) in ``DB_THREADS``, with Django's connection
-    housekeeping around it as for a request. (The executor directly, not asgiref's
-    ``sync_to_async``: nothing here needs its thread-sensitivity or context propagation, and
-    this is the hop every message makes twice.)"""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(DB_THREADS, partial(_with_connection, func))
 
 
 @dataclass
@@ -260,7 +237,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         access = self.access
         assert access is not None  # noqa: S101
 
-        def post() -> tuple[str, dict[str, str]]:
+        def post() -> tuple[Message, dict[str, str]]:
             message = message_post(
                 case=access.case,
                 case_key=access.key,
@@ -277,12 +254,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 viewer_side=self.side,
                 body=body,
             )
-            return str(message.public_id), self._render(view)
+            return message, self._render(view)
 
-        message_id, payload = await in_thread(post)
+        message, payload = await in_thread(post)
+        recent_messages.add(message)
         await self.channel_layer.group_send(
             case_group(access.case),
-            message_event(message_id, self.side, origin=self.channel_name),
+            message_event(str(message.public_id), self.side, origin=self.channel_name),
         )
         # The acknowledgement carries the message as shown to its writer.
         await self.send_json({**payload, "type": "sent"})
@@ -304,6 +282,22 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         access = self.access
         assert access is not None  # noqa: S101
+        posted = recent_messages.get(event["message_id"], access.case.pk)
+        if posted is not None:
+            # Posted on this process a moment ago: its ciphertext is at hand (chat.live).
+            await self.send_json(
+                self._render(
+                    view_of(
+                        case=access.case,
+                        case_key=access.key,
+                        message=posted,
+                        viewer_side=self.side,
+                    )
+                )
+            )
+            if posted.side != self.side:
+                read_marks.add(posted.pk, case_group(access.case), posted.side)
+            return
 
         def show() -> tuple[dict[str, str], set[str]] | None:
             found = message_live(
@@ -336,7 +330,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _render(self, view: MessageView) -> dict[str, str]:
         with translation.override(self.scope.get("language") or settings.LANGUAGE_CODE):
-            html = render_to_string("chat/_message.html", {"m": view, "viewer_side": self.side})
+            html = message_html(view, self.side)
         return {"type": "message", "id": str(view.message.public_id), "html": html}
 
 

@@ -81,6 +81,12 @@ def announce_session_change(session_key: str) -> None:
     transaction.on_commit(lambda: _send_group(group, RECHECK_EVENT))
 
 
+def announce_case_change(case: Case) -> None:
+    """After commit: the case changed (status, office, deletion): its sockets re-check."""
+    group = case_group(case)
+    transaction.on_commit(lambda: _send_group(group, RECHECK_EVENT))
+
+
 def announce_staff_change(user_pk: int) -> None:
     """After commit: an account's credentials changed: its sockets re-check their session."""
     group = staff_group(user_pk)

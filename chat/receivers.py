@@ -1,5 +1,7 @@
-"""Tell open sockets when their session or account changed, so that they re-check at once
-(DESIGN §6: a socket never outlives its session)."""
+"""Tell open sockets when their session, account or access changed, so that they re-check at
+once (DESIGN §6: a socket never outlives its session or its access). The periodic re-check
+(``chat.consumers.RECHECK``) is only the safety net for changes that send no signal (bulk
+updates, raw deletes)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from chat.events import announce_session_change, announce_staff_change
+from chat.events import announce_case_change, announce_session_change, announce_staff_change
 
 
 @receiver(post_delete, sender=Session)
@@ -27,3 +29,20 @@ def _account_saved(sender: object, instance: Any, update_fields: Any = None, **k
         return
     if instance.pk is not None:
         announce_staff_change(instance.pk)
+
+
+# Access to a case: a recusal or exclusion (casework), a membership removed or changed
+# (whistle.tenants). Named lazily: chat does not import those apps' models.
+@receiver(post_save, sender="casework.CaseExclusion")
+@receiver(post_delete, sender="casework.CaseExclusion")
+@receiver(post_save, sender="tenants.Membership")
+@receiver(post_delete, sender="tenants.Membership")
+def _access_changed(sender: object, instance: Any, **kwargs: Any) -> None:
+    announce_staff_change(instance.user_id)
+
+
+@receiver(post_save, sender="intake.Case")
+@receiver(post_delete, sender="intake.Case")
+def _case_changed(sender: object, instance: Any, **kwargs: Any) -> None:
+    # Status, office or deletion: whoever watches the case looks at their access again.
+    announce_case_change(instance)

@@ -72,9 +72,7 @@ def notify_office(case_pk: int) -> int:
             _close_gate(case_pk, (state.last_sent_at + NOTIFY_EVERY).timestamp())
             return 0
         OfficeNotification.objects.update_or_create(case=case, defaults={"last_sent_at": now})
-        transaction.on_commit(
-            partial(_close_gate, case_pk, (now + NOTIFY_EVERY).timestamp())
-        )
+        transaction.on_commit(partial(_close_gate, case_pk, (now + NOTIFY_EVERY).timestamp()))
         people = recipients(case, "due")
     sent = 0
     for person in people:

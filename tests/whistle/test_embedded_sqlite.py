@@ -56,6 +56,11 @@ assert shown is not None and shown[0].body == "answer" and shown[1] == {"office"
 again = message_live(case=case, case_key=key, public_id=str(answer.public_id),
                      viewer_side="reporter", writer_side="office")
 assert again is not None and again[0].body == "answer" and again[1] == set()
+# The read markers the sockets of a process write in batches (chat.live.ReadMarks).
+from chat.services import messages_mark_read
+third = message_post(case=case, case_key=key, side="office", body="third", announce=False)
+assert messages_mark_read(pks=[third.pk, answer.pk]) == {third.pk}
+assert messages_mark_read(pks=[third.pk]) == set()
 print("ok")
 """
 

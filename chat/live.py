@@ -1,0 +1,126 @@
+"""What the websocket consumers of one process share: the thread pool for database and crypto
+work, the messages this process's sockets posted a moment ago, and the read markers waiting to
+be written.
+
+A message posted on a socket is announced to the case's group by its id only. A socket of the
+same process that receives the id takes the stored ciphertext of that message from
+``RecentMessages`` (kept here by the posting socket, never the text) instead of loading it
+again, decrypts it with its own session's case key and renders it, on the event loop: no
+database round trip and no thread hop for the commonest event. A socket of another process, or
+one that comes too late, loads it from the database as before.
+
+Displaying the other side's message sets its read marker. ``ReadMarks`` writes the markers of
+all sockets of the process in one statement per short interval (``FLUSH_AFTER``) and tells each
+case's group only after that commit, so a writer never sees "read" for a message whose marker
+is not stored. If the process ends within that interval, those markers stay unset: the messages
+show as unread (and may cause one content-free notice), nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+
+from chat.events import read_event
+from chat.models import Message
+from chat.services import messages_mark_read
+
+# Threads for the consumers' database and crypto work, per process (each holds one database
+# connection while it works). SQLite (the embedded default) takes one writer at a time.
+DB_THREADS = ThreadPoolExecutor(
+    max_workers=1 if "sqlite" in str(settings.DATABASES["default"]["ENGINE"]) else 2,
+    thread_name_prefix="chat-db",
+)
+# How long a posted message's ciphertext stays at hand for the other sockets of the process.
+RECENT_SECONDS = 30.0
+RECENT_MAX = 4096
+# Read markers are written at most this long after the socket displayed the message.
+FLUSH_AFTER = 0.05
+
+T = TypeVar("T")
+
+
+def _with_connection(func: Callable[[], T]) -> T:
+    close_old_connections()
+    try:
+        return func()
+    finally:
+        close_old_connections()
+
+
+async def in_thread(func: Callable[[], T]) -> T:
+    """Run ``func`` (database, crypto) in ``DB_THREADS``, with Django's connection housekeeping
+    around it as for a request. (The executor directly, not asgiref's ``sync_to_async``:
+    nothing here needs its thread-sensitivity or context propagation.)"""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(DB_THREADS, partial(_with_connection, func))
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    at: float
+
+
+class RecentMessages:
+    """Messages posted on this process's sockets in the last ``RECENT_SECONDS``, by public id:
+    the stored row (ciphertext, no text). Used from the event loop only."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, Posted] = OrderedDict()
+
+    def add(self, message: Message) -> None:
+        self._items[str(message.public_id)] = Posted(message, time.monotonic())
+        while len(self._items) > RECENT_MAX:
+            self._items.popitem(last=False)
+
+    def get(self, public_id: str, case_pk: int) -> Message | None:
+        """The message with this id if it belongs to this case and is recent enough."""
+        posted = self._items.get(public_id)
+        if posted is None or posted.message.case_id != case_pk:
+            return None
+        if time.monotonic() - posted.at > RECENT_SECONDS:
+            del self._items[public_id]
+            return None
+        return posted.message
+
+
+class ReadMarks:
+    """Read markers to write, from all sockets of the process, in batches."""
+
+    def __init__(self) -> None:
+        # message pk -> (the case's group, the side that wrote it)
+        self._pending: dict[int, tuple[str, str]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, message_pk: int, group: str, writer_side: str) -> None:
+        self._pending[message_pk] = (group, writer_side)
+        loop = asyncio.get_running_loop()
+        # (A task of an earlier event loop, in tests, is dead: start one on this loop.)
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_AFTER)
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            marked = await in_thread(partial(messages_mark_read, pks=list(batch)))
+            layer = get_channel_layer()
+            if layer is None:
+                continue
+            for group, side in sorted({batch[pk] for pk in marked}):
+                await layer.group_send(group, read_event(side))
+
+
+recent_messages = RecentMessages()
+read_marks = ReadMarks()

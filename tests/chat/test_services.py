@@ -1,0 +1,144 @@
+"""Conversation services and rendering: the written-out insert stores what the ORM would, read
+markers in batches, the messages a process keeps at hand, one message as HTML."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+from django.db.models.signals import post_save, pre_save
+from django.utils import translation
+
+from chat import live
+from chat.models import Message
+from chat.rendering import message_html
+from chat.services import MessageView, message_post, messages_mark_read, view_of
+from intake.models import Case
+from tests.casework.helpers import filed_case
+from tests.fixtures import World
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_signal_receivers_for_messages() -> None:
+    # message_post writes the row itself (chat.services._insert): a receiver would never run.
+    assert not pre_save.has_listeners(Message)
+    assert not post_save.has_listeners(Message)
+
+
+def a_case(world: World) -> Case:
+    _lead, case, _receipt = filed_case(world)
+    return case
+
+
+def test_posted_message_reads_back_through_the_orm(world_a: World) -> None:
+    case = a_case(world_a)
+    key = secrets.token_bytes(32)
+    posted = message_post(
+        case=case,
+        case_key=key,
+        side=Message.Side.OFFICE,
+        body="Können Sie das Datum nennen?",
+        author=world_a.handler,
+        announce=False,
+    )
+    assert posted.pk is not None and not posted._state.adding
+    stored = Message.objects.get(pk=posted.pk)
+    assert (stored.public_id, stored.case_id, stored.side) == (posted.public_id, case.pk, "office")
+    assert stored.author_id == world_a.handler.pk and stored.read is False
+    assert stored.created_on == posted.created_on
+    view = view_of(case=case, case_key=key, message=stored, viewer_side="reporter")
+    assert view.body == "Können Sie das Datum nennen?"
+    # A reporter's message never names a handler, whatever the caller passed.
+    anonymous = message_post(
+        case=case,
+        case_key=key,
+        side=Message.Side.REPORTER,
+        body="x",
+        author=world_a.handler,
+        announce=False,
+    )
+    assert Message.objects.get(pk=anonymous.pk).author_id is None
+
+
+def test_mark_read_in_batches_reports_only_what_was_unread(world_a: World) -> None:
+    case = a_case(world_a)
+    key = secrets.token_bytes(32)
+    first, second = (
+        message_post(case=case, case_key=key, side="reporter", body=b, announce=False)
+        for b in ("a", "b")
+    )
+    Message.objects.filter(pk=first.pk).update(read=True)
+    assert messages_mark_read(pks=[first.pk, second.pk]) == {second.pk}
+    assert set(Message.objects.filter(case=case).values_list("read", flat=True)) == {True}
+    assert messages_mark_read(pks=[first.pk, second.pk]) == set()
+
+
+def test_recent_messages_are_kept_briefly_and_only_for_their_case(
+    world_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = a_case(world_a)
+    posted = message_post(
+        case=case, case_key=secrets.token_bytes(32), side="office", body="x", announce=False
+    )
+    recent = live.RecentMessages()
+    recent.add(posted)
+    assert recent.get(str(posted.public_id), case.pk) is posted
+    assert recent.get(str(posted.public_id), case.pk + 1) is None  # another case's socket
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + live.RECENT_SECONDS + 1)
+    assert recent.get(str(posted.public_id), case.pk) is None
+
+
+def test_recent_messages_are_bounded(world_a: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = a_case(world_a)
+    monkeypatch.setattr(live, "RECENT_MAX", 3)
+    key = secrets.token_bytes(32)
+    posted = [
+        message_post(case=case, case_key=key, side="office", body=str(i), announce=False)
+        for i in range(5)
+    ]
+    recent = live.RecentMessages()
+    for message in posted:
+        recent.add(message)
+    assert [recent.get(str(m.public_id), case.pk) is not None for m in posted] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("viewer", "mine", "read", "language", "expected"),
+    [
+        ("reporter", True, False, "en", ["You", "not read yet"]),
+        ("reporter", True, True, "de", ["Sie", "von der Meldestelle gelesen"]),
+        ("reporter", False, False, "en", ["The office"]),
+        ("office", False, False, "en", ["Reporter"]),
+        ("office", True, True, "en", ["read by the reporter"]),
+    ],
+)
+def test_message_html(
+    world_a: World, viewer: str, mine: bool, read: bool, language: str, expected: list[str]
+) -> None:
+    case = a_case(world_a)
+    message = Message(
+        case=case, side=viewer if mine else "other", read=read, created_on=case.received_on
+    )
+    view = MessageView(
+        message=message, body='<script>alert("x")</script>\nline two', attachments=[], mine=mine
+    )
+    with translation.override(language):
+        html = message_html(view, viewer)
+    assert html.startswith(f'<li class="msg {"msg-mine" if mine else "msg-theirs"}"')
+    assert f'data-message-id="{message.public_id}"' in html
+    # The body is escaped and keeps its line breaks.
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<br>line two" in html
+    assert "<script>" not in html
+    for text in expected:
+        assert text in html
+    if not mine:
+        assert "read-marker" not in html
