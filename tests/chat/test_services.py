@@ -3,6 +3,7 @@ markers in batches, the messages a process keeps at hand, one message as HTML.""
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import time
 
@@ -142,3 +143,14 @@ def test_message_html(
         assert text in html
     if not mine:
         assert "read-marker" not in html
+
+
+def test_message_date_in_the_active_language(world_a: World) -> None:
+    case = a_case(world_a)
+    message = Message(case=case, side="office", created_on=datetime.date(2026, 3, 5))
+    view = MessageView(message=message, body="x", attachments=[], mine=True)
+    with translation.override("en"):
+        english = message_html(view, "office")
+    with translation.override("de"):
+        german = message_html(view, "office")
+    assert "March 5, 2026" in english and "5. März 2026" in german
