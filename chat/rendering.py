@@ -2,19 +2,21 @@
 ``chat_message`` template tag) and the websocket consumers show it from the same function.
 
 Written out rather than as a template: a socket renders every message it shows, and the
-template engine cost about ten times as much per message (docs/performance.md, chat).
+template engine cost ten times as much per message (docs/performance.md, chat). Every value
+that is not a fixed string of this module goes through ``escape`` (the standard library's
+``html.escape``, as Django's own ``escape`` does, without its lazy-string wrapper).
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+from html import escape
 
-from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import normalize_newlines
 from django.utils.translation import get_language, gettext
 
 from chat.services import MessageView
@@ -24,7 +26,7 @@ from chat.services import MessageView
 def _date(value: datetime.date, language: str | None) -> str:
     # A conversation shows few distinct dates; formatting one costs more than the rest of the
     # message. (The language is part of the key: the format depends on it.)
-    return formats.date_format(value, "DATE_FORMAT")
+    return escape(formats.date_format(value, "DATE_FORMAT"))
 
 
 def _who(view: MessageView, viewer_side: str) -> str:
@@ -36,7 +38,7 @@ def _who(view: MessageView, viewer_side: str) -> str:
     return author.display_name if author is not None else gettext("Office")
 
 
-def _read_marker(view: MessageView, viewer_side: str) -> SafeString | str:
+def _read_marker(view: MessageView, viewer_side: str) -> str:
     if not view.mine:
         return ""
     if not view.message.read:
@@ -45,53 +47,50 @@ def _read_marker(view: MessageView, viewer_side: str) -> SafeString | str:
         text = gettext("read by the office")
     else:
         text = gettext("read by the reporter")
-    return format_html(' · <span class="read-marker">{}</span>', text)
+    return f' · <span class="read-marker">{escape(text)}</span>'
 
 
-def _files(view: MessageView, viewer_side: str) -> SafeString | str:
+def _body(view: MessageView) -> str:
+    if not view.body:
+        return ""
+    # As the ``linebreaksbr`` filter: escaped, line breaks kept.
+    lines = escape(normalize_newlines(view.body)).replace("\n", "<br>")
+    return f'<div class="msg-body">{lines}</div>'
+
+
+def _files(view: MessageView, viewer_side: str) -> str:
     if not view.attachments:
         return ""
-    if viewer_side == "office":
-        case = view.message.case
-        items = format_html_join(
-            "",
-            '<li><a href="{}" download>{}</a></li>',
-            (
-                (
-                    reverse(
-                        "casework:attachment",
-                        kwargs={
-                            "office_id": case.office.public_id,
-                            "case_id": case.public_id,
-                            "attachment_id": a.attachment.public_id,
-                        },
-                    ),
-                    a.meta["name"],
-                )
-                for a in view.attachments
-            ),
-        )
-    else:
-        items = format_html_join("", "<li>{}</li>", ((a.meta["name"],) for a in view.attachments))
-    return format_html('<ul class="file-list">{}</ul>', items)
+    items = []
+    for a in view.attachments:
+        name = escape(str(a.meta["name"]))
+        if viewer_side == "office":
+            case = view.message.case
+            url = reverse(
+                "casework:attachment",
+                kwargs={
+                    "office_id": case.office.public_id,
+                    "case_id": case.public_id,
+                    "attachment_id": a.attachment.public_id,
+                },
+            )
+            items.append(f'<li><a href="{escape(url)}" download>{name}</a></li>')
+        else:
+            items.append(f"<li>{name}</li>")
+    return f'<ul class="file-list">{"".join(items)}</ul>'
 
 
 def message_html(view: MessageView, viewer_side: str) -> SafeString:
     """``<li>`` of one message as ``viewer_side`` ("reporter" or "office") sees it, in the
     active language."""
     public_id = view.message.public_id
-    return format_html(
-        '<li class="msg {}" id="msg-{}" data-message-id="{}">\n'
-        '  <p class="msg-meta">{} · {}{}</p>\n'
-        "  {}\n  {}\n</li>",
-        "msg-mine" if view.mine else "msg-theirs",
-        public_id,
-        public_id,
-        _who(view, viewer_side),
-        _date(view.message.created_on, get_language()),
-        _read_marker(view, viewer_side),
-        format_html('<div class="msg-body">{}</div>', linebreaksbr(view.body, autoescape=True))
-        if view.body
-        else "",
-        _files(view, viewer_side),
+    kind = "msg-mine" if view.mine else "msg-theirs"
+    meta = (
+        f"{escape(_who(view, viewer_side))} · {_date(view.message.created_on, get_language())}"
+        f"{_read_marker(view, viewer_side)}"
+    )
+    return mark_safe(  # noqa: S308 - every variable part above is escaped
+        f'<li class="msg {kind}" id="msg-{public_id}" data-message-id="{public_id}">\n'
+        f'  <p class="msg-meta">{meta}</p>\n'
+        f"  {_body(view)}\n  {_files(view, viewer_side)}\n</li>"
     )
