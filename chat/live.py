@@ -33,7 +33,7 @@ from django.db import close_old_connections
 
 from chat.events import read_event
 from chat.models import Message
-from chat.services import messages_mark_read
+from chat.services import messages_mark_read, messages_store
 
 # Threads for the consumers' database and crypto work, per process (each holds one database
 # connection while it works). SQLite (the embedded default) takes one writer at a time.
@@ -122,5 +122,45 @@ class ReadMarks:
                 await layer.group_send(group, read_event(side))
 
 
+class Posts:
+    """Messages posted on this process's sockets, stored in batches: each ``store`` waits until
+    its message is committed. One batch is written at a time; what is posted meanwhile forms
+    the next. One thread hop and one statement for a batch instead of one per message: a hop
+    costs more than the insert itself while the event loop is busy."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Message, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, message: Message) -> None:
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[None] = loop.create_future()
+        self._pending.append((message, stored))
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._write())
+        await stored
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            errors: list[BaseException | None]
+            try:
+                errors = list(
+                    await in_thread(
+                        partial(messages_store, messages=[message for message, _ in batch])
+                    )
+                )
+            except Exception as failure:  # handed to every socket waiting on this batch
+                errors = [failure] * len(batch)
+            for (_, stored), error in zip(batch, errors, strict=True):
+                if stored.done():  # the socket went away meanwhile; its message is stored
+                    continue
+                if error is None:
+                    stored.set_result(None)
+                else:
+                    stored.set_exception(error)
+
+
 recent_messages = RecentMessages()
+posts = Posts()
 read_marks = ReadMarks()

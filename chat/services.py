@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Field, Model
 
 import crypto
 from chat.events import announce_message, announce_read
 from chat.models import Message
-from chat.tasks import queue_office_notice
+from chat.tasks import queue_office_notice, queue_office_notices
 from intake.drafts import DraftFile
 from intake.models import Attachment, Case, tenant_today
 from intake.services import (
@@ -28,6 +28,25 @@ from intake.services import (
 from whistle.accounts.models import User
 
 MAX_BODY = 20_000
+
+
+def message_new(
+    *, case: Case, case_key: bytes, side: str, body: str, author: User | None = None
+) -> Message:
+    """A new message of this case, its body encrypted under the case key, not yet stored (for
+    ``message_post``, and for ``chat.live.insert_message`` on a socket)."""
+    message = Message(
+        case=case,
+        side=side,
+        author=author if side == Message.Side.OFFICE else None,
+        created_on=tenant_today(case.tenant),
+    )
+    message.body_ciphertext = crypto.encrypt_record(
+        case_key,
+        body.encode("utf-8"),
+        context=record_context(case, "message", message.public_id),
+    )
+    return message
 
 
 def message_post(
@@ -44,22 +63,12 @@ def message_post(
 
     After commit the case's sockets are told (unless ``announce`` is false: a websocket consumer
     announces from its own event loop) and, for a reporter's message, the office's e-mail
-    notice is queued when one may be due (``chat.tasks.notice_may_be_due``).
+    notice is queued when one may be due (``chat.tasks.queue_office_notice``).
     """
     # One INSERT needs no transaction of its own; files (rows written beside it) do.
     with transaction.atomic() if files else nullcontext():
-        message = Message(
-            case=case,
-            side=side,
-            author=author if side == Message.Side.OFFICE else None,
-            created_on=tenant_today(case.tenant),
-        )
-        message.body_ciphertext = crypto.encrypt_record(
-            case_key,
-            body.encode("utf-8"),
-            context=record_context(case, "message", message.public_id),
-        )
-        _insert(message)
+        message = message_new(case=case, case_key=case_key, side=side, body=body, author=author)
+        _insert([message])
         if files:
             message.attachments.set(
                 attachments_create(case=case, case_key=case_key, files=files, side=side)
@@ -71,37 +80,76 @@ def message_post(
     return message
 
 
+def messages_store(*, messages: Sequence[Message]) -> list[DatabaseError | None]:
+    """Store new messages (``message_new``) posted on the sockets of this process, in one
+    statement (``chat.live.Posts``), and queue the office's notice for the reporters' ones
+    after commit. If the batch fails (a case deleted meanwhile), each message is tried alone.
+    Returns, per message, None or the error that kept it out."""
+    errors: list[DatabaseError | None] = [None] * len(messages)
+    try:
+        with transaction.atomic():
+            _insert(messages)
+    except DatabaseError as error:
+        if len(messages) == 1:
+            errors = [error]
+        else:
+            for i, message in enumerate(messages):
+                try:
+                    with transaction.atomic():
+                        _insert([message])
+                except DatabaseError as single:
+                    errors[i] = single
+    cases = {
+        m.case_id
+        for m, error in zip(messages, errors, strict=True)
+        if error is None and m.side == Message.Side.REPORTER
+    }
+    if cases:
+        transaction.on_commit(partial(queue_office_notices, cases))
+    return errors
+
+
 # The columns of a new message, written by ``_insert``.
 _INSERTED = ("public_id", "case", "side", "author", "body_ciphertext", "created_on", "read")
 
 
-@functools.cache
-def _insert_sql(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+@functools.lru_cache(maxsize=64)
+def _insert_sql(vendor: str, rows: int) -> str:
     quote = connection.ops.quote_name
-    fields = tuple(Message._meta.get_field(name) for name in _INSERTED)
-    columns = ", ".join(quote(str(getattr(f, "column", ""))) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
+    columns = ", ".join(quote(str(getattr(f, "column", ""))) for f in _inserted_fields())
+    row = "(" + ", ".join(["%s"] * len(_INSERTED)) + ")"
     # Table and column names come from the model; values are parameters.
-    sql = (
-        f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
-        f" RETURNING {quote('id')}"
+    return (
+        f"INSERT INTO {quote(Message._meta.db_table)} ({columns})"  # noqa: S608
+        f" VALUES {', '.join([row] * rows)} RETURNING {quote('id')}, {quote('public_id')}"
     )
-    return sql, fields  # type: ignore[return-value]
 
 
-def _insert(message: Message) -> None:
-    """``message.save()`` of a new message, written out: every message is one insert, and the
-    ORM's building of it cost as much CPU as running it (0.5 against 0.25 ms per insert,
-    docs/performance.md). Sends no ``pre_save``/``post_save`` signals; none are connected for
-    messages, and ``tests/chat/test_services.py`` fails if one is."""
-    sql, fields = _insert_sql(connection.vendor)
-    params = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+@functools.cache
+def _inserted_fields() -> tuple[Field[Any, Any], ...]:
+    return tuple(Message._meta.get_field(name) for name in _INSERTED)  # type: ignore[misc]
+
+
+def _insert(messages: Sequence[Message]) -> None:
+    """``save()`` of new messages, written out as one ``INSERT … RETURNING``: every message is
+    an insert, and the ORM's building of one cost as much CPU as running it (0.5 against
+    0.25 ms, docs/performance.md). Sends no ``pre_save``/``post_save`` signals; none are
+    connected for messages, and ``tests/chat/test_services.py`` fails if one is."""
+    fields = _inserted_fields()
+    params = [
+        f.get_db_prep_save(getattr(message, f.attname), connection)
+        for message in messages
+        for f in fields
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    message.pk = row[0]
-    message._state.adding = False
-    message._state.db = connection.alias
+        cursor.execute(_insert_sql(connection.vendor, len(messages)), params)
+        rows = cursor.fetchall()
+    # Matched by public id, not by the order of the returned rows.
+    by_id = {uuid.UUID(str(public_id)): pk for pk, public_id in rows}
+    for message in messages:
+        message.pk = by_id[message.public_id]
+        message._state.adding = False
+        message._state.db = connection.alias
 
 
 @dataclass(frozen=True)

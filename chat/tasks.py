@@ -11,6 +11,7 @@ cache's expiry) so that the gate follows the application's clock.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from functools import partial
 
@@ -38,12 +39,19 @@ def queue_office_notice(case_pk: int) -> None:
     """After a reporter's message is committed: queue ``notify_office`` unless a queued task
     will see this message anyway or a notice went out within the hour. (Two processes may both
     queue at the same moment: harmless, the task decides under the case's row lock.)"""
+    queue_office_notices([case_pk])
+
+
+def queue_office_notices(case_pks: Collection[int]) -> None:
+    """``queue_office_notice`` for several cases, with one cache round trip for the gates."""
     now = timezone.now().timestamp()
-    gate = cache.get(_gate(case_pk))
-    if isinstance(gate, (int, float)) and gate > now:
-        return
-    _close_gate(case_pk, now + NOTIFY_EVERY.total_seconds())
-    notify_office.delay(case_pk)
+    gates = cache.get_many([_gate(pk) for pk in case_pks])
+    for pk in case_pks:
+        gate = gates.get(_gate(pk))
+        if isinstance(gate, (int, float)) and gate > now:
+            continue
+        _close_gate(pk, now + NOTIFY_EVERY.total_seconds())
+        notify_office.delay(pk)
 
 
 @shared_task
