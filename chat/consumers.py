@@ -4,9 +4,9 @@ A consumer authenticates its socket once (handler: logged in, second factor veri
 session, member of the case's office, not recused or excluded, key unlocked; reporter: a live
 mailbox session), joins the case's group and then:
 
-- ``{"type": "send", "body": "…"}`` from its client posts a message through the service,
-  answers ``{"type": "sent"}`` with the message rendered for its writer and announces the id to
-  the case's group;
+- ``{"type": "send", "body": "…"}`` from its client posts a message (encrypted here, stored
+  with the process's next batch, ``chat.live.Posts``), announces the id to the case's group
+  and answers ``{"type": "sent"}`` with the message rendered for its writer;
 - ``{"type": "catch_up", "after": "<message id>"}`` sends everything after that message;
 - a ``chat.message`` event from the group (an id only) is loaded (or taken from the messages
   this process posted a moment ago, ``chat.live``), decrypted with this socket's own session

@@ -1,6 +1,12 @@
-"""What the websocket consumers of one process share: the thread pool for database and crypto
-work, the messages this process's sockets posted a moment ago, and the read markers waiting to
-be written.
+"""What the websocket consumers of one process share: the thread pool for database work, the
+messages waiting to be stored, the messages this process's sockets posted a moment ago, and the
+read markers waiting to be written.
+
+A socket encrypts and renders its message on the event loop (cheaper than a thread hop) and
+hands it to ``Posts``, which stores what the process's sockets posted meanwhile in one thread
+hop and one ``INSERT`` (``chat.services.messages_store``); the socket acknowledges ("sent") and
+announces the id only once its message is committed. Batches form by themselves under load:
+one is written at a time, and what arrives meanwhile is the next.
 
 A message posted on a socket is announced to the case's group by its id only. A socket of the
 same process that receives the id takes the stored ciphertext of that message from

@@ -89,6 +89,24 @@ async def test_live_exchange_both_ways_with_read_markers(
     assert read == [True, True]
 
 
+async def test_a_reporter_message_on_the_socket_tells_the_office_by_mail(
+    world_a: World, sensitive: SensitiveRegistry
+) -> None:
+    from django.core import mail
+
+    sensitive.add("SENTINEL-socket-note")
+    _lead, _case, mailbox = await asetup(world_a)
+    mail.outbox.clear()
+    ok, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert ok
+    await reporter_socket.send_json_to({"type": "send", "body": "SENTINEL-socket-note"})
+    # Stored (and the notice queued after its commit, chat.live.Posts) before "sent" comes.
+    await receive_type(reporter_socket, "sent")
+    assert [m.to for m in mail.outbox] == [[world_a.handler.email]]
+    assert "SENTINEL" not in mail.outbox[0].body + mail.outbox[0].subject
+    await reporter_socket.disconnect()
+
+
 async def test_catch_up_after_reconnect(world_a: World) -> None:
     lead, case, mailbox = await asetup(world_a)
     ok, office_socket = await connect(staff_path(world_a, case), headers(lead))

@@ -3,18 +3,29 @@ markers in batches, the messages a process keeps at hand, one message as HTML.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import secrets
 import time
+from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError
 from django.db.models.signals import post_save, pre_save
 from django.utils import translation
 
 from chat import live
 from chat.models import Message
 from chat.rendering import message_html
-from chat.services import MessageView, message_post, messages_mark_read, view_of
+from chat.services import (
+    MessageView,
+    message_new,
+    message_post,
+    messages_mark_read,
+    messages_store,
+    view_of,
+)
 from intake.models import Case
 from tests.casework.helpers import filed_case
 from tests.fixtures import World
@@ -29,8 +40,9 @@ def test_no_signal_receivers_for_messages() -> None:
 
 
 def a_case(world: World) -> Case:
+    """A filed case, loaded as the access helpers load it (tenant and office with it)."""
     _lead, case, _receipt = filed_case(world)
-    return case
+    return Case.objects.select_related("tenant", "office").get(pk=case.pk)
 
 
 def test_posted_message_reads_back_through_the_orm(world_a: World) -> None:
@@ -154,3 +166,47 @@ def test_message_date_in_the_active_language(world_a: World) -> None:
     with translation.override("de"):
         german = message_html(view, "office")
     assert "March 5, 2026" in english and "5. März 2026" in german
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit
+def test_a_batch_with_a_failing_message_stores_the_others(world_a: World) -> None:
+    case = a_case(world_a)
+    key = secrets.token_bytes(32)
+    good = message_new(case=case, case_key=key, side="office", body="kept")
+    orphan = message_new(case=case, case_key=key, side="office", body="lost")
+    orphan.case_id = case.pk + 10_000  # its case is gone: a foreign key violation
+    later = message_new(case=case, case_key=key, side="reporter", body="kept too")
+    errors = messages_store(messages=[good, orphan, later])
+    assert errors[0] is None and errors[2] is None
+    assert isinstance(errors[1], IntegrityError)
+    stored = Message.objects.filter(case=case).order_by("id")
+    assert [m.public_id for m in stored] == [good.public_id, later.public_id]
+    assert good.pk is not None and later.pk is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_posts_written_together_take_one_statement(
+    world_a: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = await sync_to_async(a_case)(world_a)
+    key = secrets.token_bytes(32)
+    calls: list[int] = []
+    real = messages_store
+
+    def counting(*, messages: list[Message]) -> list[Any]:
+        calls.append(len(messages))
+        return real(messages=messages)
+
+    monkeypatch.setattr(live, "messages_store", counting)
+    posts = live.Posts()
+    messages = [message_new(case=case, case_key=key, side="office", body=str(i)) for i in range(3)]
+    await asyncio.gather(*(posts.store(m) for m in messages))
+    assert calls == [3]
+    count = await sync_to_async(Message.objects.filter(case=case).count)()
+    assert count == 3 and all(m.pk is not None for m in messages)
+    # A message that cannot be stored fails its own socket's post.
+    orphan = message_new(case=case, case_key=key, side="office", body="lost")
+    orphan.case_id = case.pk + 10_000
+    with pytest.raises(IntegrityError):
+        await posts.store(orphan)
