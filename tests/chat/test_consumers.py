@@ -103,7 +103,7 @@ async def test_a_reporter_message_on_the_socket_tells_the_office_by_mail(
     # Stored (and the notice queued after its commit, chat.live.Posts) before "sent" comes.
     await receive_type(reporter_socket, "sent")
     assert [m.to for m in mail.outbox] == [[world_a.handler.email]]
-    assert "SENTINEL" not in mail.outbox[0].body + mail.outbox[0].subject
+    assert "SENTINEL" not in f"{mail.outbox[0].subject} {mail.outbox[0].body}"
     await reporter_socket.disconnect()
 
 
