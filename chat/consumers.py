@@ -54,7 +54,7 @@ CLOSE_REFUSED = 4403
 # Every change that ends a socket's right sends an event (chat.receivers), so this is the safety
 # net for changes made without signals (bulk updates, raw deletes): each re-check reads the
 # session, the account, its second factor and the case access (~5 ms of a core).
-RECHECK = 180.0
+RECHECK = 300.0
 # Move the stored session's idle clock at most this often (seconds).
 TOUCH_EVERY = 60.0
 
@@ -91,12 +91,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     access: Access | None = None
     groups_joined: tuple[str, ...] = ()
-    # Spread over sockets, so that sockets opened together do not all re-check at once.
+    # Spread over sockets, so that sockets opened together do not all re-check (or write their
+    # idle clock) at once.
     recheck_every: float = RECHECK
+    touch_every: float = TOUCH_EVERY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.recheck_every = RECHECK * (0.75 + secrets.randbelow(250) / 1000)
+        self.touch_every = TOUCH_EVERY * (0.75 + secrets.randbelow(250) / 1000)
 
     # --- subclasses say who may connect; the defaults refuse everyone ------------------------
 
@@ -184,7 +187,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         assert self.access is not None  # noqa: S101 - only called on a live socket
         live = self.access.live
         live.seen = time.time()
-        if live.seen - live.touched >= TOUCH_EVERY:
+        if live.seen - live.touched >= self.touch_every:
             live.touched = live.seen
             await in_thread(partial(self._touch_store, live.seen))
 
