@@ -61,6 +61,13 @@ from chat.services import messages_mark_read
 third = message_post(case=case, case_key=key, side="office", body="third", announce=False)
 assert messages_mark_read(pks=[third.pk, answer.pk]) == {third.pk}
 assert messages_mark_read(pks=[third.pk]) == set()
+# A socket's messages, stored in batches (chat.live.Posts): one multi-row INSERT … RETURNING.
+from chat.models import Message
+from chat.services import message_new, messages_store
+batch = [message_new(case=case, case_key=key, side="reporter", body=f"batch {i}") for i in range(3)]
+assert messages_store(messages=batch) == [None, None, None]
+stored = {m.pk: m.public_id for m in Message.objects.filter(pk__in=[m.pk for m in batch])}
+assert stored == {m.pk: m.public_id for m in batch}, stored
 print("ok")
 """
 
