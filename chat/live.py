@@ -25,6 +25,7 @@ show as unread (and may cause one content-free notice), nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -54,6 +55,7 @@ RECENT_MAX = 4096
 FLUSH_AFTER = 0.05
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def _with_connection(func: Callable[[], T]) -> T:
@@ -120,7 +122,13 @@ class ReadMarks:
         await asyncio.sleep(FLUSH_AFTER)
         while self._pending:
             batch, self._pending = self._pending, {}
-            marked = await in_thread(partial(messages_mark_read, pks=list(batch)))
+            try:
+                marked = await in_thread(partial(messages_mark_read, pks=list(batch)))
+            except Exception:
+                # The database is away: these markers stay unset (the messages show as
+                # unread); the error names no content.
+                logger.exception("%d read markers could not be written", len(batch))
+                continue
             layer = get_channel_layer()
             if layer is None:
                 continue
@@ -158,8 +166,11 @@ class Posts:
                 )
             except Exception as failure:  # handed to every socket waiting on this batch
                 errors = [failure] * len(batch)
+            loop = asyncio.get_running_loop()
             for (_, stored), error in zip(batch, errors, strict=True):
-                if stored.done():  # the socket went away meanwhile; its message is stored
+                # The socket went away meanwhile (its message is stored all the same), or, in
+                # tests, its event loop is gone.
+                if stored.done() or stored.get_loop() is not loop:
                     continue
                 if error is None:
                     stored.set_result(None)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.db.models.signals import post_save, pre_save
 from django.utils import translation
 
@@ -210,3 +210,34 @@ async def test_posts_written_together_take_one_statement(
     orphan.case_id = case.pk + 10_000
     with pytest.raises(IntegrityError):
         await posts.store(orphan)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_read_markers_survive_a_failed_batch(
+    world_a: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    case = await sync_to_async(a_case)(world_a)
+    key = secrets.token_bytes(32)
+    first, second = [
+        await sync_to_async(message_post)(
+            case=case, case_key=key, side="reporter", body=b, announce=False
+        )
+        for b in ("a", "b")
+    ]
+
+    def unavailable(*, pks: list[int]) -> set[int]:
+        raise OperationalError("the database is away")
+
+    monkeypatch.setattr(live, "messages_mark_read", unavailable)
+    marks = live.ReadMarks()
+    marks.add(first.pk, "case.x", "reporter")
+    await asyncio.sleep(live.FLUSH_AFTER * 4)
+    assert "1 read markers could not be written" in caplog.text
+    monkeypatch.setattr(live, "messages_mark_read", messages_mark_read)
+    marks.add(second.pk, "case.x", "reporter")
+    await asyncio.sleep(live.FLUSH_AFTER * 4)
+    read = await sync_to_async(
+        lambda: dict(Message.objects.filter(case=case).values_list("pk", "read"))
+    )()
+    assert read == {first.pk: False, second.pk: True}
