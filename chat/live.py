@@ -103,22 +103,36 @@ class RecentMessages:
         return posted.message
 
 
-class ReadMarks:
-    """Read markers to write, from all sockets of the process, in batches."""
+class _Batches:
+    """Work of all sockets of the process, done in batches by one task per event loop: the
+    task drains what is pending, and what arrives meanwhile forms its next batch. (A task of an
+    earlier event loop, in tests, is dead: a new one starts on the running loop.)"""
 
     def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def _wake(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        raise NotImplementedError
+
+
+class ReadMarks(_Batches):
+    """Read markers to write, at most ``FLUSH_AFTER`` after a socket displayed the message."""
+
+    def __init__(self) -> None:
+        super().__init__()
         # message pk -> (the case's group, the side that wrote it)
         self._pending: dict[int, tuple[str, str]] = {}
-        self._task: asyncio.Task[None] | None = None
 
     def add(self, message_pk: int, group: str, writer_side: str) -> None:
         self._pending[message_pk] = (group, writer_side)
-        loop = asyncio.get_running_loop()
-        # (A task of an earlier event loop, in tests, is dead: start one on this loop.)
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._flush_soon())
+        self._wake()
 
-    async def _flush_soon(self) -> None:
+    async def _drain(self) -> None:
         await asyncio.sleep(FLUSH_AFTER)
         while self._pending:
             batch, self._pending = self._pending, {}
@@ -136,25 +150,23 @@ class ReadMarks:
                 await layer.group_send(group, read_event(side))
 
 
-class Posts:
+class Posts(_Batches):
     """Messages posted on this process's sockets, stored in batches: each ``store`` waits until
-    its message is committed. One batch is written at a time; what is posted meanwhile forms
-    the next. One thread hop and one statement for a batch instead of one per message: a hop
-    costs more than the insert itself while the event loop is busy."""
+    its message is committed. One thread hop and one statement for a batch instead of one per
+    message: a hop costs more than the insert itself while the event loop is busy."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._pending: list[tuple[Message, asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None
 
     async def store(self, message: Message) -> None:
-        loop = asyncio.get_running_loop()
-        stored: asyncio.Future[None] = loop.create_future()
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((message, stored))
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._write())
+        self._wake()
         await stored
 
-    async def _write(self) -> None:
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
             errors: list[BaseException | None]
@@ -166,7 +178,6 @@ class Posts:
                 )
             except Exception as failure:  # handed to every socket waiting on this batch
                 errors = [failure] * len(batch)
-            loop = asyncio.get_running_loop()
             for (_, stored), error in zip(batch, errors, strict=True):
                 # The socket went away meanwhile (its message is stored all the same), or, in
                 # tests, its event loop is gone.

@@ -16,7 +16,7 @@ from django.db.models import Field, Model
 import crypto
 from chat.events import announce_message, announce_read
 from chat.models import Message
-from chat.tasks import queue_office_notice, queue_office_notices
+from chat.notices import queue_office_notice, queue_office_notices
 from intake.drafts import DraftFile
 from intake.models import Attachment, Case, tenant_today
 from intake.services import (
@@ -63,7 +63,7 @@ def message_post(
 
     After commit the case's sockets are told (unless ``announce`` is false: a websocket consumer
     announces from its own event loop) and, for a reporter's message, the office's e-mail
-    notice is queued when one may be due (``chat.tasks.queue_office_notice``).
+    notice is queued when one may be due (``chat.notices.queue_office_notice``).
     """
     # One INSERT needs no transaction of its own; files (rows written beside it) do.
     with transaction.atomic() if files else nullcontext():
@@ -218,13 +218,13 @@ def messages_for(
 def mark_read(*, case: Case, messages: Sequence[Message], announce: bool = True) -> set[str]:
     """The viewer displayed these messages of the other side: mark them and (after commit) tell
     the writer. Returns the sides whose messages were unread."""
-    unread = [m for m in messages if not m.read]
+    unread = {m.pk: m for m in messages if not m.read}
     if not unread:
         return set()
-    Message.objects.filter(case=case, pk__in=[m.pk for m in unread]).update(read=True)
-    for m in unread:
+    marked = messages_mark_read(pks=list(unread))
+    for m in unread.values():
         m.read = True
-    sides = {m.side for m in unread}
+    sides = {unread[pk].side for pk in marked}
     if announce:
         for side in sides:
             announce_read(case, side)
@@ -232,8 +232,8 @@ def mark_read(*, case: Case, messages: Sequence[Message], announce: bool = True)
 
 
 def messages_mark_read(*, pks: Collection[int]) -> set[int]:
-    """Mark these messages read (the other side displayed them, ``chat.live.ReadMarks``);
-    returns those that were unread. The caller announces them."""
+    """Mark these messages read (the other side displayed them: a page, a catch-up, or the
+    batches of ``chat.live.ReadMarks``); returns those that were unread."""
     with transaction.atomic():
         unread = set(
             Message.objects.select_for_update()
