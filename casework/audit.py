@@ -248,7 +248,8 @@ _LITERAL = re.compile(r"[A-Za-z0-9._:-]{0,64}")  # cannot end a quoted SQL strin
 
 def _values_sql(value: object, params: list[Any]) -> str:
     """``value`` as it goes into a VALUES row: an integer or a string of :data:`_LITERAL` as
-    an SQL literal, anything else as a placeholder (its value appended to ``params``)."""
+    an SQL literal, anything else as a bound ``%s`` parameter (its value appended to
+    ``params``)."""
     if type(value) is int:
         return str(value)
     if type(value) is str and _LITERAL.fullmatch(value):
@@ -281,7 +282,7 @@ def _insert_events(shared: Mapping[str, object], rows: Sequence[Sequence[object]
                 "(" + ", ".join([_values_sql(value, params) for value in row]) + ")"
                 for row in rows[start : start + per_statement]
             )
-            # Names from the model, placeholders and the literals of _values_sql only.
+            # Names from the model, ``%s`` parameters and the literals of _values_sql only.
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} "  # noqa: S608
                 f"FROM (VALUES {values}) AS batch",
