@@ -241,7 +241,7 @@ def _delete_file(name: str) -> None:
 
 def _in(values: Sequence[int] | Sequence[uuid.UUID]) -> Any:
     """The right-hand side of ``__in`` for a batch of ids (integers or UUIDs): on PostgreSQL
-    one array literal instead of a placeholder per id. Binding thousands of placeholders, or
+    one array literal instead of one bound parameter per id. Binding thousands of them, or
     letting the driver quote every element of a list, costs more than running the statement."""
     if connection.vendor != "postgresql":
         return list(values)
