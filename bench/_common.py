@@ -6,6 +6,7 @@ bulk INSERTs need. Imported as ``bench._common`` (the scripts put the repository
 from __future__ import annotations
 
 import http.client
+import json
 import math
 import os
 import socket
@@ -15,6 +16,21 @@ import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+
+def run_setup(script: str, args: list[str], root: Path, env: dict[str, str]) -> Any:
+    """Run ``script`` with ``args`` in a child process (Django set up against the bench's
+    database there) and return the JSON object it prints on its last line."""
+    out = subprocess.run(
+        [sys.executable, script, *args],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def free_port() -> int:

@@ -68,6 +68,7 @@ from bench._common import (  # noqa: E402
     machine,
     percentile,
     postgres_version,
+    run_setup,
     staff_login,
     start_server,
 )
@@ -484,21 +485,12 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
         ["redis-cli", "-h", "127.0.0.1", "-n", "12", "flushdb"], check=True, capture_output=True
     )
     start = time.perf_counter()
-    out = subprocess.run(
-        [
-            PYTHON,
-            __file__,
-            "--make-setup",
-            f"--real-cases={args.real_cases}",
-            f"--tenants={args.tenants}",
-        ],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    real: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    real: dict[str, Any] = run_setup(
+        __file__,
+        ["--make-setup", f"--real-cases={args.real_cases}", f"--tenants={args.tenants}"],
+        ROOT,
+        ENV,
+    )
     print(
         f"  {args.real_cases} real cases through case_submit (production Argon2id), "
         f"{args.tenants - 1} more tenants with an office each: {time.perf_counter() - start:.1f} s",

@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Whistle (in the data subprocess) find the app and not this script.
 if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
-from bench._common import free_port, machine, percentile, staff_login  # noqa: E402
+from bench._common import free_port, machine, percentile, run_setup, staff_login  # noqa: E402
 
 PYTHON = sys.executable
 DB = "whistle_bench_chat"
@@ -178,16 +178,7 @@ def prepare(pairs: int) -> dict[str, Any]:
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], check=True)
     redis.Redis.from_url(ENV["REDIS_URL"]).flushdb()
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)
-    out = subprocess.run(
-        [PYTHON, __file__, "--make-data", str(pairs)],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_setup(__file__, ["--make-data", str(pairs)], ROOT, ENV)  # type: ignore[no-any-return]
 
 
 # --- HTTP: the lead's login -------------------------------------------------------------------

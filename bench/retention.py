@@ -73,6 +73,7 @@ from bench._common import (  # noqa: E402
     percentile,
     postgres_version,
     rss_kib,
+    run_setup,
     staff_login,
     start_server,
 )
@@ -160,6 +161,15 @@ def rand_bytes(n_md5: int, seed: str) -> str:
     return f"decode(repeat(md5(random()::text || {seed}), {n_md5}), 'hex')"
 
 
+# The columns of every generated case, in the order the SELECTs below give them.
+INSERT_CASE = """INSERT INTO intake_case (public_id, tenant_id, office_id, questionnaire_id,
+    category, channel, status, receipt_lookup, office_keypair_id, key_for_office,
+    key_for_receipt, has_contact, received_on, acknowledged_on, feedback_given_on,
+    closed_on, outcome, in_scope, feedback_extended_until, delete_on,
+    retention_extended, deletion_notice_sent, legal_hold, legal_hold_review_on,
+    hold_review_sent_for, assignee_id, deputy_id)"""
+
+
 def sql_steps(
     args: argparse.Namespace, real: dict[str, Any], today: datetime.date
 ) -> list[tuple[str, str]]:
@@ -178,12 +188,7 @@ def sql_steps(
         ),
         (
             f"{n:,} closed cases due for deletion in {tenants} tenants (both wrapped keys set)",
-            f"""INSERT INTO intake_case (public_id, tenant_id, office_id, questionnaire_id,
-                category, channel, status, receipt_lookup, office_keypair_id, key_for_office,
-                key_for_receipt, has_contact, received_on, acknowledged_on, feedback_given_on,
-                closed_on, outcome, in_scope, feedback_extended_until, delete_on,
-                retention_extended, deletion_notice_sent, legal_hold, legal_hold_review_on,
-                hold_review_sent_for, assignee_id, deputy_id)
+            f"""{INSERT_CASE}
             SELECT gen_random_uuid(), o.tenant_id, o.office_id, NULL, 'procurement', 'web',
                 'closed', 'p' || d.g, NULL, {rand_bytes(72, "d.g")}, {rand_bytes(5, "'r' || d.g")},
                 true, d.closed - 200, d.closed - 197, d.closed - 120, d.closed,
@@ -239,12 +244,7 @@ def sql_steps(
         ),
         (
             f"{args.busy:,} open cases in the busy office (received in the last 120 days)",
-            f"""INSERT INTO intake_case (public_id, tenant_id, office_id, questionnaire_id,
-                category, channel, status, receipt_lookup, office_keypair_id, key_for_office,
-                key_for_receipt, has_contact, received_on, acknowledged_on, feedback_given_on,
-                closed_on, outcome, in_scope, feedback_extended_until, delete_on,
-                retention_extended, deletion_notice_sent, legal_hold, legal_hold_review_on,
-                hold_review_sent_for, assignee_id, deputy_id)
+            f"""{INSERT_CASE}
             SELECT gen_random_uuid(), {busy_t}, {busy_o}, NULL,
                 (ARRAY['procurement', 'tax', 'environment', 'other'])[1 + g % 4], 'web',
                 (ARRAY['received', 'acknowledged', 'scope_checked', 'plausibility',
@@ -371,15 +371,9 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     shutil.rmtree(MEDIA, ignore_errors=True)
     MEDIA.mkdir(parents=True)
     start = time.perf_counter()
-    out = subprocess.run(
-        [PYTHON, __file__, "--make-setup", f"--tenants={args.tenants}"],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    real: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    real: dict[str, Any] = run_setup(
+        __file__, ["--make-setup", f"--tenants={args.tenants}"], ROOT, ENV
+    )
     print(
         f"  busy office with a lead (TOTP, office keys), {args.tenants} tenants: "
         f"{time.perf_counter() - start:.1f} s",
