@@ -43,6 +43,8 @@ def _access_changed(sender: object, instance: Any, **kwargs: Any) -> None:
 
 @receiver(post_save, sender="intake.Case")
 @receiver(post_delete, sender="intake.Case")
-def _case_changed(sender: object, instance: Any, **kwargs: Any) -> None:
-    # Status, office or deletion: whoever watches the case looks at their access again.
-    announce_case_change(instance)
+def _case_changed(sender: object, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    # Status, office or deletion: whoever watches the case looks at their access again. A case
+    # just filed has no sockets yet: no event (it would cost every submission a publish).
+    if not created:
+        announce_case_change(instance)

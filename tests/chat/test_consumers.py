@@ -234,6 +234,28 @@ async def test_recusal_while_connected_ends_the_socket_at_once(world_a: World) -
     assert output["type"] == "websocket.close" and output["code"] == 4403
 
 
+async def test_membership_removed_while_connected_ends_the_socket_at_once(world_a: World) -> None:
+    from whistle.keys.services import membership_remove
+
+    lead, case, _mailbox = await asetup(world_a)
+    ok, office = await connect(staff_path(world_a, case), headers(lead))
+    assert ok
+    await sync_to_async(membership_remove)(office=world_a.office, user=world_a.handler)
+    output = await office.receive_output(timeout=3)
+    assert output["type"] == "websocket.close" and output["code"] == 4403
+
+
+async def test_case_deleted_while_connected_ends_both_sockets_at_once(world_a: World) -> None:
+    lead, case, mailbox = await asetup(world_a)
+    ok, office = await connect(staff_path(world_a, case), headers(lead))
+    ok2, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert ok and ok2
+    await sync_to_async(case.delete)()
+    for socket in (office, reporter_socket):
+        output = await socket.receive_output(timeout=3)
+        assert output["type"] == "websocket.close" and output["code"] == 4403
+
+
 async def test_access_lost_without_a_signal_ends_the_socket_by_the_periodic_recheck(
     world_a: World,
 ) -> None:
