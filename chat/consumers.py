@@ -341,6 +341,8 @@ class HandlerConsumer(ConversationConsumer):
         scope_user = self.scope.get("user")
         if not isinstance(scope_user, User):
             return None
+        # The principal's own account, read afresh (deactivation, password); not tenant data.
+        # Everything of the case is looked up through casework.access below.
         user = User.objects.filter(pk=scope_user.pk, is_active=True).first()
         session = self.stored_session()
         if user is None or session.get("_auth_user_id") != str(user.pk):
