@@ -143,11 +143,15 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
         allowed, _data = self.verify_is_allowed()
         if not allowed:
             return False
-        match = RecoveryCode.objects.filter(device=self, digest=self._digest(token)).first()
-        if match is None:
+        # One conditional DELETE whose row count decides: of two requests racing with the same
+        # code, PostgreSQL lets one delete the row and gives the other 0 rows (it waits on the
+        # row lock, then finds the row gone). A read followed by a delete let both pass.
+        used, _detail = RecoveryCode.objects.filter(
+            device=self, digest=self._digest(token)
+        ).delete()
+        if not used:
             self.throttle_increment(commit=True)
             return False
-        match.delete()
         self.throttle_reset(commit=True)
         return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import crypto
 from whistle.accounts.models import LoginThrottle, RecoveryCodeDevice, User, throttle_key
+from whistle.db import db_release
 from whistle.keys.services import VAULT_HANDLER_PRIVATE, handler_key_rewrap, handler_key_unlock
 from whistle.vault import get_vault
 
@@ -109,9 +111,32 @@ def staff_verify_second_factor(*, request: HttpRequest, user: User, code: str) -
     return False
 
 
-def staff_new_recovery_codes(*, user: User) -> list[str]:
-    recovery, _created = RecoveryCodeDevice.objects.get_or_create(
-        user=user, defaults={"name": "Recovery codes", "confirmed": True}
-    )
-    codes: list[str] = recovery.generate_codes()
+def staff_password_matches(*, user: User, password: str) -> bool:
+    """Whether ``password`` is the user's, checked without holding a database connection.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time.
+    """
+    encoded = user.password
+    db_release()  # the hash is Argon2: no pooled connection may wait for it (DESIGN §3)
+    with crypto.argon2_slot():
+        return check_password(password, encoded)
+
+
+def staff_new_recovery_codes(*, user: User, password: str) -> list[str] | None:
+    """New recovery codes (the old ones stop working), only with the account's password.
+
+    A session left open on an unattended computer must not be enough to mint codes that pass
+    the second factor later. Returns None when the password is wrong; nothing changes then.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time.
+    """
+    if not staff_password_matches(user=user, password=password):
+        return None
+    with transaction.atomic():
+        recovery, _created = RecoveryCodeDevice.objects.get_or_create(
+            user=user, defaults={"name": "Recovery codes", "confirmed": True}
+        )
+        codes: list[str] = recovery.generate_codes()
     return codes

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
-from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm
+from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
 from whistle.accounts.models import User
 from whistle.http import StaffRequest, TenantRequest
 from whistle.tenants.models import Membership, Tenant
@@ -166,10 +166,26 @@ def home_view(request: StaffRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def account_view(request: StaffRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST or None)
-    if request.method == "POST" and request.POST.get("action") == "recovery":
-        codes = services.staff_new_recovery_codes(user=request.user)
-        return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    recovery_post = request.method == "POST" and request.POST.get("action") == "recovery"
+    form = PasswordChangeForm(request.user, None if recovery_post else (request.POST or None))
+    recovery_form = RecoveryCodesForm(request.POST if recovery_post else None)
+    context = {"form": form, "recovery_form": recovery_form}
+    if recovery_post and recovery_form.is_valid():
+        try:
+            codes = services.staff_new_recovery_codes(
+                user=request.user, password=recovery_form.cleaned_data["recovery_password"]
+            )
+        except crypto.BusyError:
+            recovery_form.add_error(None, _busy_error())
+            return render(request, "accounts/account.html", context, status=503)
+        if codes is not None:
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+        recovery_form.add_error(
+            "recovery_password",
+            _("That is not your password. Your recovery codes were not changed."),
+        )
+    if recovery_post:
+        return render(request, "accounts/account.html", context)
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_change_password(
@@ -179,13 +195,13 @@ def account_view(request: StaffRequest) -> HttpResponse:
             )
         except crypto.BusyError:
             form.add_error(None, _busy_error())
-            return render(request, "accounts/account.html", {"form": form}, status=503)
+            return render(request, "accounts/account.html", context, status=503)
         # Every other session of this account ends (their session hash no longer matches);
         # this one stays logged in.
         update_session_auth_hash(request, form.user)
         messages.success(request, _("Your password was changed. Other sessions were logged out."))
         return redirect("accounts:account")
-    return render(request, "accounts/account.html", {"form": form})
+    return render(request, "accounts/account.html", context)
 
 
 def _base32(key: bytes) -> str:
