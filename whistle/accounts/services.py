@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login
-from django.contrib.auth.hashers import check_password
+import logging
+
+from django.contrib.auth import login
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -11,34 +13,96 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import crypto
+from whistle.accounts.devices import (
+    device_attempt,
+    device_for_login,
+    device_succeeded,
+    devices_forget,
+)
 from whistle.accounts.models import LoginThrottle, RecoveryCodeDevice, User, throttle_key
 from whistle.db import db_release
 from whistle.keys.services import VAULT_HANDLER_PRIVATE, handler_key_rewrap, handler_key_unlock
 from whistle.vault import get_vault
 
+logger = logging.getLogger("whistle.accounts")
+
 
 def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
-    """The user if ``email``/``password`` are right and the identifier is not throttled.
+    """The user if ``email``/``password`` are right and this browser may try them now.
 
-    A throttled identifier fails like a wrong password, without checking it: the person at the
-    keyboard learns nothing about which part was wrong or whether the account exists.
+    A browser with the account's known-device cookie (devices.py) is not subject to the
+    account's throttle, so attempts by others never lock the owner out. Any other browser is:
+    after ``LOGIN_THROTTLE_FREE_ATTEMPTS`` failures each further attempt must wait longer.
+
+    Every attempt takes the same path, locked or not, account or no account: the password
+    hash (or a dummy one of the same cost) is computed, then the answer is decided. A refusal
+    under the lock therefore looks and takes as long as a wrong password, and the person at
+    the keyboard learns nothing about which part was wrong, whether the account exists or
+    whether it is throttled. Attempts are counted before the check, so parallel ones all
+    count; a success forgives its own.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time (the attempt stays counted).
     """
+    device = device_for_login(request, email)
+    locked = False
+    if device is not None:
+        device_attempt(device)
+    else:
+        locked = _throttle_attempt(email)
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    correct = _password_check(user, password)
+    if device is not None:
+        if correct:
+            device_succeeded(device)
+        return user if correct else None
+    if locked or not correct:
+        return None
+    LoginThrottle.objects.filter(key=throttle_key(email)).delete()
+    return user
+
+
+def _throttle_attempt(email: str) -> bool:
+    """Count an attempt against the identifier; True when it is locked (then not counted)."""
     now = timezone.now()
     with transaction.atomic():
         throttle, _created = LoginThrottle.objects.select_for_update().get_or_create(
             key=throttle_key(email)
         )
-        if throttle.is_locked(now):
-            return None
-        # Password hashing is Argon2 too: it counts against the same per-process limit.
-        with crypto.argon2_slot():
-            user = authenticate(request, username=email, password=password)
-        if not isinstance(user, User):
+        locked = throttle.is_locked(now)
+        if locked:
+            throttle.last_failure = now  # keeps the row while the attack goes on
+        else:
             throttle.record_failure(now)
-            throttle.save()
-            return None
-        throttle.delete()
-        return user
+        throttle.save()
+    if throttle.is_locked(now) and not locked:
+        logger.info("login throttle engaged after %s failed attempts", throttle.failures)
+    return locked
+
+
+def _password_check(user: User | None, password: str) -> bool:
+    """Check the password with Argon2, holding no database connection meanwhile.
+
+    For an unknown address a dummy hash of the same cost runs instead, as Django's
+    ModelBackend does, so the answer time does not tell that the account does not exist.
+    (ModelBackend itself is not used: it would query and hash in one call, holding a pooled
+    connection during the hash.)
+    """
+    encoded = user.password if user is not None else None
+    upgrade: list[str] = []
+    db_release()
+    with crypto.argon2_slot():
+        if encoded is None:
+            make_password(password)
+            return False
+        correct = check_password(password, encoded, setter=upgrade.append)
+    if user is None or not correct or not user.is_active:
+        return False
+    if upgrade:  # the stored hash has older parameters: store it again with today's
+        with crypto.argon2_slot():
+            user.set_password(password)
+        user.save(update_fields=["password"])
+    return True
 
 
 def staff_login(*, request: HttpRequest, user: User, password: str) -> None:
@@ -63,6 +127,7 @@ def staff_change_password(*, user: User, old_password: str, new_password: str) -
         handler_key_rewrap(user=user, old_password=old_password, new_password=new_password)
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        devices_forget(user=user)
 
 
 def confirmed_totp(user: User) -> TOTPDevice | None:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
+from whistle.accounts.devices import device_remember
 from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
 from whistle.accounts.models import User
 from whistle.http import StaffRequest, TenantRequest
@@ -103,7 +104,9 @@ def verify_view(request: TenantRequest) -> HttpResponse:
         if services.staff_verify_second_factor(
             request=request, user=user, code=form.cleaned_data["code"]
         ):
-            return redirect(_next_url(request))
+            response = redirect(_next_url(request))
+            device_remember(request, response, user)
+            return response
         form.add_error(None, _generic_error())
     return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
 
@@ -123,7 +126,9 @@ def enrol_view(request: TenantRequest) -> HttpResponse:
             request=request, user=user, device=device, code=form.cleaned_data["code"]
         )
         if codes is not None:
-            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            response = render(request, "accounts/recovery_codes.html", {"codes": codes})
+            device_remember(request, response, user)
+            return response
         form.add_error(
             "code",
             _("That code did not match. Check the time on your phone and try the next code."),
@@ -200,7 +205,10 @@ def account_view(request: StaffRequest) -> HttpResponse:
         # this one stays logged in.
         update_session_auth_hash(request, form.user)
         messages.success(request, _("Your password was changed. Other sessions were logged out."))
-        return redirect("accounts:account")
+        response = redirect("accounts:account")
+        # Every other browser has to log in in full again; this one stays known.
+        device_remember(request, response, request.user)
+        return response
     return render(request, "accounts/account.html", context)
 
 
