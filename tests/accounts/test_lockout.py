@@ -19,6 +19,7 @@ from django.db import connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
+import crypto
 from tests.fixtures import PASSWORD, World, current_code, make_staff, staff_client
 from tests.hashers import CheapArgon2PasswordHasher
 from whistle.accounts.models import KnownDevice, LoginThrottle
@@ -234,3 +235,19 @@ def test_no_database_connection_is_held_while_the_password_hash_runs(
     login(Client(), "nobody@alpha.example", WRONG)
     assert counting.runs == ["verify", "verify", "encode"]
     assert counting.connection_open == [False, False, False]
+
+
+@pytest.mark.django_db
+def test_a_busy_server_does_not_spend_the_owners_budget(world_a: World) -> None:
+    owner = staff_client(world_a.handler)
+    owner.post("/staff/logout/")
+    crypto.configure_slots(1, 0.0)
+    try:
+        with crypto.argon2_slot():  # every slot taken: the check cannot run
+            for _ in range(6):
+                response = login(owner, world_a.handler.email, PASSWORD)
+                assert response.status_code == 503
+    finally:
+        crypto.configure_slots(2, 5.0)
+    assert KnownDevice.objects.get().failures == 0
+    assert login(owner, world_a.handler.email, PASSWORD).status_code == 302

@@ -90,6 +90,11 @@ def device_attempt(device: KnownDevice) -> None:
         )
 
 
+def device_forgive(device: KnownDevice) -> None:
+    """Take back an attempt that was counted but never checked (the server was busy)."""
+    KnownDevice.objects.filter(pk=device.pk, failures__gt=0).update(failures=F("failures") - 1)
+
+
 def device_succeeded(device: KnownDevice) -> None:
     KnownDevice.objects.filter(pk=device.pk).update(failures=0)
 

@@ -16,6 +16,7 @@ import crypto
 from whistle.accounts.devices import (
     device_attempt,
     device_for_login,
+    device_forgive,
     device_succeeded,
     devices_forget,
 )
@@ -42,7 +43,8 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     count; a success forgives its own.
 
     Raises:
-        crypto.BusyError: no Argon2 slot became free in time (the attempt stays counted).
+        crypto.BusyError: no Argon2 slot became free in time (a known device gets its
+            attempt back; an unknown browser's attempt stays counted).
     """
     device = device_for_login(request, email)
     locked = False
@@ -51,7 +53,14 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     else:
         locked = _throttle_attempt(email)
     user = User.objects.filter(email__iexact=email.strip()).first()
-    correct = _password_check(user, password)
+    try:
+        correct = _password_check(user, password)
+    except crypto.BusyError:
+        # No password was tried: the owner's browser must not lose its budget to a busy
+        # server. (The account's count for unknown browsers stays: the safe side.)
+        if device is not None:
+            device_forgive(device)
+        raise
     if device is not None:
         if correct:
             device_succeeded(device)
