@@ -251,3 +251,17 @@ def test_a_busy_server_does_not_spend_the_owners_budget(world_a: World) -> None:
         crypto.configure_slots(2, 5.0)
     assert KnownDevice.objects.get().failures == 0
     assert login(owner, world_a.handler.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_busy_server_does_not_count_an_unknown_browsers_attempt(world_a: World) -> None:
+    crypto.configure_slots(1, 0.0)
+    try:
+        with crypto.argon2_slot():
+            for _ in range(6):
+                assert login(Client(), world_a.handler.email, WRONG).status_code == 503
+    finally:
+        crypto.configure_slots(2, 5.0)
+    throttle = LoginThrottle.objects.get()
+    assert throttle.failures == 0 and throttle.locked_until is None
+    assert login(Client(), world_a.handler.email, PASSWORD).status_code == 302

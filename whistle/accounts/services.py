@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.contrib.auth import login
 from django.contrib.auth.hashers import check_password, make_password
@@ -43,23 +44,23 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     count; a success forgives its own.
 
     Raises:
-        crypto.BusyError: no Argon2 slot became free in time (a known device gets its
-            attempt back; an unknown browser's attempt stays counted).
+        crypto.BusyError: no Argon2 slot became free in time (the attempt is given back).
     """
     device = device_for_login(request, email)
-    locked = False
+    locked, before = False, None
     if device is not None:
         device_attempt(device)
     else:
-        locked = _throttle_attempt(email)
+        locked, before = _throttle_attempt(email)
     user = User.objects.filter(email__iexact=email.strip()).first()
     try:
         correct = _password_check(user, password)
     except crypto.BusyError:
-        # No password was tried: the owner's browser must not lose its budget to a busy
-        # server. (The account's count for unknown browsers stays: the safe side.)
+        # No password was tried: a busy server must not spend anybody's budget.
         if device is not None:
             device_forgive(device)
+        elif not locked:
+            _throttle_forgive(email, before)
         raise
     if device is not None:
         if correct:
@@ -71,13 +72,18 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     return user
 
 
-def _throttle_attempt(email: str) -> bool:
-    """Count an attempt against the identifier; True when it is locked (then not counted)."""
+def _throttle_attempt(email: str) -> tuple[bool, datetime | None]:
+    """Count an attempt against the identifier.
+
+    Returns whether it is locked (the attempt is then not counted) and the lock's end before
+    this attempt, to put back if the attempt never runs.
+    """
     now = timezone.now()
     with transaction.atomic():
         throttle, _created = LoginThrottle.objects.select_for_update().get_or_create(
             key=throttle_key(email)
         )
+        before = throttle.locked_until
         locked = throttle.is_locked(now)
         if locked:
             throttle.last_failure = now  # keeps the row while the attack goes on
@@ -86,7 +92,16 @@ def _throttle_attempt(email: str) -> bool:
         throttle.save()
     if throttle.is_locked(now) and not locked:
         logger.info("login throttle engaged after %s failed attempts", throttle.failures)
-    return locked
+    return locked, before
+
+
+def _throttle_forgive(email: str, locked_until: datetime | None) -> None:
+    with transaction.atomic():
+        throttle = LoginThrottle.objects.select_for_update().filter(key=throttle_key(email)).first()
+        if throttle is not None:
+            throttle.failures = max(throttle.failures - 1, 0)
+            throttle.locked_until = locked_until
+            throttle.save(update_fields=["failures", "locked_until"])
 
 
 def _password_check(user: User | None, password: str) -> bool:
