@@ -124,6 +124,17 @@ def test_renewing_the_keys_after_a_swap_gives_a_genuine_key_again(world_a: World
 
 
 @pytest.mark.django_db
+def test_an_old_generation_made_active_again_is_refused(world_a: World) -> None:
+    lead, _recovery = setup_keys(world_a)
+    assert lead.post(keys_url(world_a, "rotate/")).status_code == 200
+    OfficeKeyPair.objects.filter(office=world_a.office).update(active=False)
+    OfficeKeyPair.objects.filter(office=world_a.office, version=1).update(active=True)
+    assert services.active_keypair(world_a.office) is None
+    OfficeKeyPair.objects.filter(office=world_a.office, version=1).update(successor=None)
+    assert services.active_keypair(world_a.office) is None
+
+
+@pytest.mark.django_db
 def test_a_key_moved_to_another_version_fails(world_a: World) -> None:
     setup_keys(world_a)
     OfficeKeyPair.objects.filter(office=world_a.office).update(version=7)

@@ -247,6 +247,18 @@ def active_keypair(office: Office) -> OfficeKeyPair | None:
             office.public_id,
         )
         return None
+    # An older generation is genuine too, but made active again by a database write it would
+    # receive new cases that a former member or an old recovery key can open.
+    if (
+        keypair.successor_id is not None
+        or OfficeKeyPair.objects.filter(office=office, version__gt=keypair.version).exists()
+    ):
+        logger.error(
+            "office key v%s of office %s is an old generation marked active; not sealing to it",
+            keypair.version,
+            office.public_id,
+        )
+        return None
     return keypair
 
 
