@@ -124,6 +124,22 @@ def test_renewing_the_keys_after_a_swap_gives_a_genuine_key_again(world_a: World
 
 
 @pytest.mark.django_db
+def test_renewing_the_keys_skips_a_swapped_handler_key(world_a: World) -> None:
+    lead, _recovery = setup_keys(world_a)
+    member = colleague(world_a)
+    lead.post(grant_url(world_a, member))
+    HandlerKey.objects.filter(user=member).update(public_key=crypto.generate_keypair().public)
+    assert lead.post(keys_url(world_a, "rotate/")).status_code == 200
+    new = OfficeKeyPair.objects.get(office=world_a.office, active=True)
+    assert set(OfficeKeyGrant.objects.filter(keypair=new).values_list("user", flat=True)) == {
+        world_a.handler.pk
+    }
+    staff_client(member)  # their login puts the genuine key back; then they can be granted
+    lead.post(grant_url(world_a, member))
+    assert OfficeKeyGrant.objects.filter(keypair=new, user=member).exists()
+
+
+@pytest.mark.django_db
 def test_an_old_generation_made_active_again_is_refused(world_a: World) -> None:
     lead, _recovery = setup_keys(world_a)
     assert lead.post(keys_url(world_a, "rotate/")).status_code == 200

@@ -480,7 +480,13 @@ def office_rotate_keys(*, office: Office, actor: User, actor_private: bytes) -> 
     )
     old.save(update_fields=["active", "successor", "sealed_for_successor"])
     for holder in holders:
-        _seal_grant(new, new_private, holder, granted_by=actor)
+        try:
+            _seal_grant(new, new_private, holder, granted_by=actor)
+        except KeyIntegrityError:
+            # Logged in _seal_grant. Renewing is the way out of a tampered key, so one bad
+            # handler key must not stop it: that member is granted again after their next
+            # login has put their genuine key back.
+            continue
     # The old generation is now reachable only through the chain.
     OfficeKeyGrant.objects.filter(keypair=old).delete()
     OfficeRecoveryWrap.objects.filter(keypair=old).delete()
