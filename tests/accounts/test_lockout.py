@@ -22,6 +22,7 @@ from django.utils import timezone
 import crypto
 from tests.fixtures import PASSWORD, World, current_code, make_staff, staff_client
 from tests.hashers import CheapArgon2PasswordHasher
+from tests.plugins.sensitive import SensitiveRegistry
 from whistle.accounts.models import KnownDevice, LoginThrottle
 
 GENERIC = "The e-mail address, password or code is not right"
@@ -265,3 +266,17 @@ def test_a_busy_server_does_not_count_an_unknown_browsers_attempt(world_a: World
     throttle = LoginThrottle.objects.get()
     assert throttle.failures == 0 and throttle.locked_until is None
     assert login(Client(), world_a.handler.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_device_cookies_and_addresses_never_reach_the_logs(
+    world_a: World, frozen: Any, sensitive: SensitiveRegistry
+) -> None:
+    owner = staff_client(world_a.handler)
+    value = owner.cookies[COOKIE].value
+    token = signing.loads(value, salt="whistle.accounts.known-device")["t"]
+    sensitive.add(value, token, world_a.handler.email, PASSWORD, WRONG)
+    attack(world_a.handler.email)
+    for _ in range(5):
+        login(owner, world_a.handler.email, WRONG)
+    login(owner, world_a.handler.email, PASSWORD)
