@@ -280,3 +280,21 @@ def test_device_cookies_and_addresses_never_reach_the_logs(
     for _ in range(5):
         login(owner, world_a.handler.email, WRONG)
     login(owner, world_a.handler.email, PASSWORD)
+
+
+@pytest.mark.django_db
+def test_the_owner_can_forget_every_other_browser(world_a: World, frozen: Any) -> None:
+    lost_laptop = staff_client(world_a.handler).cookies[COOKIE].value
+    here = staff_client(world_a.handler)
+    response = here.post("/staff/account/", {"action": "forget_browsers"})
+    assert response.status_code == 302
+    assert KnownDevice.objects.filter(user=world_a.handler).count() == 1
+    attack(world_a.handler.email)
+    assert (
+        GENERIC in login(with_cookie(lost_laptop), world_a.handler.email, PASSWORD).content.decode()
+    )
+    here.post("/staff/logout/")
+    assert login(here, world_a.handler.email, PASSWORD).status_code == 302
+    # Other accounts' users cannot reach it: the page is the user's own, no ids in the URL.
+    assert Client().post("/staff/account/", {"action": "forget_browsers"}).status_code == 302
+    assert KnownDevice.objects.filter(user=world_a.handler).count() == 1

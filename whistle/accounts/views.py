@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
-from whistle.accounts.devices import device_remember
+from whistle.accounts.devices import device_remember, devices_forget
 from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
 from whistle.accounts.models import User
 from whistle.http import StaffRequest, TenantRequest
@@ -171,6 +171,14 @@ def home_view(request: StaffRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def account_view(request: StaffRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("action") == "forget_browsers":
+        devices_forget(user=request.user)
+        response = redirect("accounts:account")
+        device_remember(request, response, request.user)  # this browser stays known
+        messages.success(
+            request, _("Done. Every other browser must now log in with password and code again.")
+        )
+        return response
     recovery_post = request.method == "POST" and request.POST.get("action") == "recovery"
     form = PasswordChangeForm(request.user, None if recovery_post else (request.POST or None))
     recovery_form = RecoveryCodesForm(request.POST if recovery_post else None)
