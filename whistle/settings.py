@@ -234,6 +234,13 @@ STAFF_ABSOLUTE_TIMEOUT = env.integer("STAFF_ABSOLUTE_TIMEOUT", 12 * 3600, minimu
 # Failed password attempts per account before growing delays start, and the longest delay.
 LOGIN_THROTTLE_FREE_ATTEMPTS = 3
 LOGIN_THROTTLE_MAX_DELAY = 15 * 60
+# Known-device cookies (whistle/accounts/devices.py): a browser that completed a full login
+# skips the per-account throttle for this many days (renewed at each full login), and loses
+# that after LOGIN_DEVICE_FAILURES wrong passwords of its own.
+STAFF_DEVICE_DAYS = env.integer("STAFF_DEVICE_DAYS", 180, minimum=1)
+LOGIN_DEVICE_FAILURES = 5
+LOGIN_DEVICES_PER_USER = 10
+LOGIN_DEVICE_COOKIE_NAME = "whistle_device"
 # Reporter mailbox sessions end after this many idle seconds (the draft of a report is kept).
 REPORTER_IDLE_TIMEOUT = 15 * 60
 # Abuse limits (intake/throttle.py): reports per tenant and hour, receipt tries per minute in

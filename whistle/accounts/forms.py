@@ -35,3 +35,13 @@ class EnrolForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class RecoveryCodesForm(forms.Form):
+    """New recovery codes need the password again: an open session alone is not enough."""
+
+    recovery_password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

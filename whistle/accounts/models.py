@@ -104,6 +104,27 @@ class LoginThrottle(models.Model):
             self.locked_until = now + timedelta(seconds=delay)
 
 
+class KnownDevice(models.Model):
+    """A browser that completed a full login (password and second factor) to this account.
+
+    Its cookie (signed, naming the account and a random token; whistle/accounts/devices.py)
+    exempts it from the per-account password throttle, so that nobody who merely knows the
+    e-mail address can lock the owner out (OWASP, "Slow brute force and device cookies"). A
+    cookie used for wrong passwords loses the exemption after ``LOGIN_DEVICE_FAILURES`` of
+    them. Only a hash of the token is stored: a copy of this table logs nobody in.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="known_devices"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"known device {self.pk}"
+
+
 class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
     """Single-use recovery codes, stored only as keyed hashes.
 
@@ -143,11 +164,15 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
         allowed, _data = self.verify_is_allowed()
         if not allowed:
             return False
-        match = RecoveryCode.objects.filter(device=self, digest=self._digest(token)).first()
-        if match is None:
+        # One conditional DELETE whose row count decides: of two requests racing with the same
+        # code, PostgreSQL lets one delete the row and gives the other 0 rows (it waits on the
+        # row lock, then finds the row gone). A read followed by a delete let both pass.
+        used, _detail = RecoveryCode.objects.filter(
+            device=self, digest=self._digest(token)
+        ).delete()
+        if not used:
             self.throttle_increment(commit=True)
             return False
-        match.delete()
         self.throttle_reset(commit=True)
         return True
 

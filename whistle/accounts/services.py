@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login
+import logging
+from datetime import datetime
+
+from django.contrib.auth import login
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -10,33 +14,119 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import crypto
+from whistle.accounts.devices import (
+    device_attempt,
+    device_for_login,
+    device_forgive,
+    device_succeeded,
+    devices_forget,
+)
 from whistle.accounts.models import LoginThrottle, RecoveryCodeDevice, User, throttle_key
+from whistle.db import db_release
 from whistle.keys.services import VAULT_HANDLER_PRIVATE, handler_key_rewrap, handler_key_unlock
 from whistle.vault import get_vault
 
+logger = logging.getLogger("whistle.accounts")
+
 
 def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
-    """The user if ``email``/``password`` are right and the identifier is not throttled.
+    """The user if ``email``/``password`` are right and this browser may try them now.
 
-    A throttled identifier fails like a wrong password, without checking it: the person at the
-    keyboard learns nothing about which part was wrong or whether the account exists.
+    A browser with the account's known-device cookie (devices.py) is not subject to the
+    account's throttle, so attempts by others never lock the owner out. Any other browser is:
+    after ``LOGIN_THROTTLE_FREE_ATTEMPTS`` failures each further attempt must wait longer.
+
+    Every attempt takes the same path, locked or not, account or no account: the password
+    hash (or a dummy one of the same cost) is computed, then the answer is decided. A refusal
+    under the lock therefore looks and takes as long as a wrong password, and the person at
+    the keyboard learns nothing about which part was wrong, whether the account exists or
+    whether it is throttled. Attempts are counted before the check, so parallel ones all
+    count; a success forgives its own.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time (the attempt is given back).
+    """
+    device = device_for_login(request, email)
+    locked, before = False, None
+    if device is not None:
+        device_attempt(device)
+    else:
+        locked, before = _throttle_attempt(email)
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    try:
+        correct = _password_check(user, password)
+    except crypto.BusyError:
+        # No password was tried: a busy server must not spend anybody's budget.
+        if device is not None:
+            device_forgive(device)
+        elif not locked:
+            _throttle_forgive(email, before)
+        raise
+    if device is not None:
+        if correct:
+            device_succeeded(device)
+        return user if correct else None
+    if locked or not correct:
+        return None
+    LoginThrottle.objects.filter(key=throttle_key(email)).delete()
+    return user
+
+
+def _throttle_attempt(email: str) -> tuple[bool, datetime | None]:
+    """Count an attempt against the identifier.
+
+    Returns whether it is locked (the attempt is then not counted) and the lock's end before
+    this attempt, to put back if the attempt never runs.
     """
     now = timezone.now()
     with transaction.atomic():
         throttle, _created = LoginThrottle.objects.select_for_update().get_or_create(
             key=throttle_key(email)
         )
-        if throttle.is_locked(now):
-            return None
-        # Password hashing is Argon2 too: it counts against the same per-process limit.
-        with crypto.argon2_slot():
-            user = authenticate(request, username=email, password=password)
-        if not isinstance(user, User):
+        before = throttle.locked_until
+        locked = throttle.is_locked(now)
+        if locked:
+            throttle.last_failure = now  # keeps the row while the attack goes on
+        else:
             throttle.record_failure(now)
-            throttle.save()
-            return None
-        throttle.delete()
-        return user
+        throttle.save()
+    if throttle.is_locked(now) and not locked:
+        logger.info("login throttle engaged after %s failed attempts", throttle.failures)
+    return locked, before
+
+
+def _throttle_forgive(email: str, locked_until: datetime | None) -> None:
+    with transaction.atomic():
+        throttle = LoginThrottle.objects.select_for_update().filter(key=throttle_key(email)).first()
+        if throttle is not None:
+            throttle.failures = max(throttle.failures - 1, 0)
+            throttle.locked_until = locked_until
+            throttle.save(update_fields=["failures", "locked_until"])
+
+
+def _password_check(user: User | None, password: str) -> bool:
+    """Check the password with Argon2, holding no database connection meanwhile.
+
+    For an unknown address a dummy hash of the same cost runs instead, as Django's
+    ModelBackend does, so the answer time does not tell that the account does not exist.
+    (ModelBackend itself is not used: it would query and hash in one call, holding a pooled
+    connection during the hash.)
+    """
+    encoded = user.password if user is not None else None
+    upgrade: list[str] = []
+    db_release()
+    with crypto.argon2_slot():
+        if encoded is None:
+            make_password(password)
+            return False
+        correct = check_password(password, encoded, setter=upgrade.append)
+    if user is None or not correct or not user.is_active:
+        return False
+    if upgrade:  # the stored hash has older parameters: store it again with today's
+        with crypto.argon2_slot():
+            user.set_password(password)
+        user.save(update_fields=["password"])
+    return True
 
 
 def staff_login(*, request: HttpRequest, user: User, password: str) -> None:
@@ -61,6 +151,7 @@ def staff_change_password(*, user: User, old_password: str, new_password: str) -
         handler_key_rewrap(user=user, old_password=old_password, new_password=new_password)
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        devices_forget(user=user)
 
 
 def confirmed_totp(user: User) -> TOTPDevice | None:
@@ -109,9 +200,32 @@ def staff_verify_second_factor(*, request: HttpRequest, user: User, code: str) -
     return False
 
 
-def staff_new_recovery_codes(*, user: User) -> list[str]:
-    recovery, _created = RecoveryCodeDevice.objects.get_or_create(
-        user=user, defaults={"name": "Recovery codes", "confirmed": True}
-    )
-    codes: list[str] = recovery.generate_codes()
+def staff_password_matches(*, user: User, password: str) -> bool:
+    """Whether ``password`` is the user's, checked without holding a database connection.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time.
+    """
+    encoded = user.password
+    db_release()  # the hash is Argon2: no pooled connection may wait for it (DESIGN §3)
+    with crypto.argon2_slot():
+        return check_password(password, encoded)
+
+
+def staff_new_recovery_codes(*, user: User, password: str) -> list[str] | None:
+    """New recovery codes (the old ones stop working), only with the account's password.
+
+    A session left open on an unattended computer must not be enough to mint codes that pass
+    the second factor later. Returns None when the password is wrong; nothing changes then.
+
+    Raises:
+        crypto.BusyError: no Argon2 slot became free in time.
+    """
+    if not staff_password_matches(user=user, password=password):
+        return None
+    with transaction.atomic():
+        recovery, _created = RecoveryCodeDevice.objects.get_or_create(
+            user=user, defaults={"name": "Recovery codes", "confirmed": True}
+        )
+        codes: list[str] = recovery.generate_codes()
     return codes

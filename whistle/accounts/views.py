@@ -23,7 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
-from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm
+from whistle.accounts.devices import device_remember, devices_forget
+from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
 from whistle.accounts.models import User
 from whistle.http import StaffRequest, TenantRequest
 from whistle.tenants.models import Membership, Tenant
@@ -103,7 +104,9 @@ def verify_view(request: TenantRequest) -> HttpResponse:
         if services.staff_verify_second_factor(
             request=request, user=user, code=form.cleaned_data["code"]
         ):
-            return redirect(_next_url(request))
+            response = redirect(_next_url(request))
+            device_remember(request, response, user)
+            return response
         form.add_error(None, _generic_error())
     return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
 
@@ -123,7 +126,9 @@ def enrol_view(request: TenantRequest) -> HttpResponse:
             request=request, user=user, device=device, code=form.cleaned_data["code"]
         )
         if codes is not None:
-            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            response = render(request, "accounts/recovery_codes.html", {"codes": codes})
+            device_remember(request, response, user)
+            return response
         form.add_error(
             "code",
             _("That code did not match. Check the time on your phone and try the next code."),
@@ -166,10 +171,34 @@ def home_view(request: StaffRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def account_view(request: StaffRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST or None)
-    if request.method == "POST" and request.POST.get("action") == "recovery":
-        codes = services.staff_new_recovery_codes(user=request.user)
-        return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    if request.method == "POST" and request.POST.get("action") == "forget_browsers":
+        devices_forget(user=request.user)
+        response = redirect("accounts:account")
+        device_remember(request, response, request.user)  # this browser stays known
+        messages.success(
+            request, _("Done. Every other browser must now log in with password and code again.")
+        )
+        return response
+    recovery_post = request.method == "POST" and request.POST.get("action") == "recovery"
+    form = PasswordChangeForm(request.user, None if recovery_post else (request.POST or None))
+    recovery_form = RecoveryCodesForm(request.POST if recovery_post else None)
+    context = {"form": form, "recovery_form": recovery_form}
+    if recovery_post and recovery_form.is_valid():
+        try:
+            codes = services.staff_new_recovery_codes(
+                user=request.user, password=recovery_form.cleaned_data["recovery_password"]
+            )
+        except crypto.BusyError:
+            recovery_form.add_error(None, _busy_error())
+            return render(request, "accounts/account.html", context, status=503)
+        if codes is not None:
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+        recovery_form.add_error(
+            "recovery_password",
+            _("That is not your password. Your recovery codes were not changed."),
+        )
+    if recovery_post:
+        return render(request, "accounts/account.html", context)
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_change_password(
@@ -179,13 +208,16 @@ def account_view(request: StaffRequest) -> HttpResponse:
             )
         except crypto.BusyError:
             form.add_error(None, _busy_error())
-            return render(request, "accounts/account.html", {"form": form}, status=503)
+            return render(request, "accounts/account.html", context, status=503)
         # Every other session of this account ends (their session hash no longer matches);
         # this one stays logged in.
         update_session_auth_hash(request, form.user)
         messages.success(request, _("Your password was changed. Other sessions were logged out."))
-        return redirect("accounts:account")
-    return render(request, "accounts/account.html", {"form": form})
+        response = redirect("accounts:account")
+        # Every other browser has to log in in full again; this one stays known.
+        device_remember(request, response, request.user)
+        return response
+    return render(request, "accounts/account.html", context)
 
 
 def _base32(key: bytes) -> str:

@@ -20,6 +20,9 @@ class HandlerKey(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handler_key"
     )
     public_key = models.BinaryField()
+    # HMAC of (account, public key) under a server secret that is not in the database: a key
+    # swapped by a database write fails it and nothing is sealed to it (docs/crypto.md).
+    binding = models.BinaryField()
     wrapped_private = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -38,6 +41,9 @@ class OfficeKeyPair(models.Model):
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="keypairs")
     version = models.PositiveIntegerField()
     public_key = models.BinaryField()
+    # HMAC of (office, version, public key) under a server secret (docs/crypto.md): checked
+    # before any case is sealed to this key.
+    binding = models.BinaryField()
     active = models.BooleanField(default=True)
     successor = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="predecessors"

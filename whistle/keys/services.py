@@ -7,18 +7,24 @@ the office recovery key. A tenant admin or operator who is not a member has no p
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 
 import crypto
+from crypto.binding import HANDLER, OFFICE, bind_public_key, binding_key, verify_public_key_binding
 from whistle.accounts.models import User
+from whistle.db import db_release
 from whistle.keys.models import HandlerKey, OfficeKeyGrant, OfficeKeyPair, OfficeRecoveryWrap
 from whistle.keys.signals import key_event
 from whistle.tenants.models import Membership, Office
 
 VAULT_HANDLER_PRIVATE = "handler_private"
+
+logger = logging.getLogger("whistle.keys")
 
 
 def _announce(office: Office, actor: User, verb: str, object_type: str, object_id: str) -> None:
@@ -34,6 +40,63 @@ def _announce(office: Office, actor: User, verb: str, object_type: str, object_i
 
 class KeyAccessError(Exception):
     """The actor may not do this, or does not hold the key needed for it."""
+
+
+class KeyIntegrityError(KeyAccessError):
+    """A stored public key is not bound to its owner: it was changed outside Whistle."""
+
+
+# --- key authenticity (docs/crypto.md, "Key authenticity") ---------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_binding_key(secret: str) -> bytes:
+    return binding_key(secret.encode("utf-8"))
+
+
+def _binding_key() -> bytes:
+    # The receipt pepper: a server secret kept out of the database and its backups that, unlike
+    # SECRET_KEY, is documented never to change (a rotated SECRET_KEY would unbind every key).
+    # HKDF with its own label keeps this use apart from the receipt KDF.
+    return _derived_binding_key(settings.RECEIPT_PEPPER)
+
+
+def handler_key_binding(user: User, public: bytes) -> bytes:
+    """The binding of a handler public key to its account (handler keys have no versions)."""
+    return bind_public_key(
+        _binding_key(), kind=HANDLER, owner=str(user.public_id), version=0, public=public
+    )
+
+
+def office_key_binding(office: Office, version: int, public: bytes) -> bytes:
+    """The binding of an office public key to its office and generation."""
+    return bind_public_key(
+        _binding_key(), kind=OFFICE, owner=str(office.public_id), version=version, public=public
+    )
+
+
+def handler_key_genuine(key: HandlerKey) -> bool:
+    """Whether the stored handler public key is the one Whistle stored for this account."""
+    return verify_public_key_binding(
+        _binding_key(),
+        None if key.binding is None else bytes(key.binding),
+        kind=HANDLER,
+        owner=str(key.user.public_id),
+        version=0,
+        public=bytes(key.public_key),
+    )
+
+
+def keypair_genuine(keypair: OfficeKeyPair) -> bool:
+    """Whether the stored office public key is the one Whistle stored for this generation."""
+    return verify_public_key_binding(
+        _binding_key(),
+        None if keypair.binding is None else bytes(keypair.binding),
+        kind=OFFICE,
+        owner=str(keypair.office.public_id),
+        version=keypair.version,
+        public=bytes(keypair.public_key),
+    )
 
 
 def kdf_params() -> crypto.Argon2Params:
@@ -78,6 +141,8 @@ def handler_key_unlock(*, user: User, password: str) -> bytes:
     """
     secret = password.encode("utf-8")
     existing = HandlerKey.objects.filter(user=user).first()
+    # Argon2 follows: no pooled connection may be held while it waits or runs (DESIGN §3).
+    db_release()
     if existing is not None:
         try:
             private = crypto.unwrap_with_secret(
@@ -86,21 +151,46 @@ def handler_key_unlock(*, user: User, password: str) -> bytes:
         except crypto.DecryptionError:
             existing.delete()
         else:
-            if crypto.wrap_params(bytes(existing.wrapped_private)) != kdf_params():
-                existing.wrapped_private = crypto.wrap_with_secret(
-                    secret, private, params=kdf_params(), context=handler_context(user)
-                )
-                existing.save(update_fields=["wrapped_private"])
+            _handler_key_refresh(existing, user, secret, private)
             return private
     pair = crypto.generate_keypair()
+    wrapped = crypto.wrap_with_secret(
+        secret, pair.private, params=kdf_params(), context=handler_context(user)
+    )
     HandlerKey.objects.create(
         user=user,
         public_key=pair.public,
-        wrapped_private=crypto.wrap_with_secret(
-            secret, pair.private, params=kdf_params(), context=handler_context(user)
-        ),
+        wrapped_private=wrapped,
+        binding=handler_key_binding(user, pair.public),
     )
     return pair.private
+
+
+def _handler_key_refresh(key: HandlerKey, user: User, secret: bytes, private: bytes) -> None:
+    """After a successful unwrap: upgrade the wrap's cost, repair a changed public key.
+
+    The private key just opened under the account's password (an AEAD wrap bound to the
+    account) is genuine, so a public key or binding that does not match it was changed outside
+    Whistle: it is put back from the private key, and the event is logged without content.
+    """
+    fields = []
+    if crypto.wrap_params(bytes(key.wrapped_private)) != kdf_params():
+        key.wrapped_private = crypto.wrap_with_secret(
+            secret, private, params=kdf_params(), context=handler_context(user)
+        )
+        fields.append("wrapped_private")
+    public = crypto.public_from_private(private)
+    key.user = user
+    if bytes(key.public_key) != public or not handler_key_genuine(key):
+        logger.error(
+            "handler key of user %s did not match its binding or private key; restored",
+            user.public_id,
+        )
+        key.public_key = public
+        key.binding = handler_key_binding(user, public)
+        fields += ["public_key", "binding"]
+    if fields:
+        key.save(update_fields=fields)
 
 
 def handler_key_rewrap(*, user: User, old_password: str, new_password: str) -> None:
@@ -131,8 +221,45 @@ def handler_key_forget(*, user: User) -> int:
 # --- office keys ----------------------------------------------------------------------------
 
 
-def active_keypair(office: Office) -> OfficeKeyPair | None:
+def current_keypair(office: Office) -> OfficeKeyPair | None:
+    """The office's active key generation as stored, genuine or not (for staff key work).
+
+    Opening, granting and renewing use the private key from a member's grant, never the
+    stored public key, so they work on this; only sealing needs :func:`active_keypair`.
+    """
     return OfficeKeyPair.objects.filter(office=office, active=True).select_related("office").first()
+
+
+def active_keypair(office: Office) -> OfficeKeyPair | None:
+    """The office key pair to seal new cases to, or None when there is none to trust.
+
+    A stored public key that is not bound to this office and generation was swapped outside
+    Whistle: nothing is sealed to it. The office counts as not ready (reporters are told to
+    try again, nothing is lost) and the event is logged without content.
+    """
+    keypair = current_keypair(office)
+    if keypair is None:
+        return None
+    if not keypair_genuine(keypair):
+        logger.error(
+            "office key v%s of office %s failed its binding check; not sealing to it",
+            keypair.version,
+            office.public_id,
+        )
+        return None
+    # An older generation is genuine too, but made active again by a database write it would
+    # receive new cases that a former member or an old recovery key can open.
+    if (
+        keypair.successor_id is not None
+        or OfficeKeyPair.objects.filter(office=office, version__gt=keypair.version).exists()
+    ):
+        logger.error(
+            "office key v%s of office %s is an old generation marked active; not sealing to it",
+            keypair.version,
+            office.public_id,
+        )
+        return None
+    return keypair
 
 
 @dataclass(frozen=True)
@@ -146,6 +273,7 @@ class OfficeKeyStatus:
     keypair: OfficeKeyPair | None
     has_access: bool
     waiting: list[WaitingMember]
+    genuine: bool = True  # False: the stored public key fails its binding check
 
     @property
     def ready(self) -> bool:
@@ -153,9 +281,10 @@ class OfficeKeyStatus:
 
 
 def office_key_status(*, office: Office, user: User) -> OfficeKeyStatus:
-    keypair = active_keypair(office)
+    keypair = current_keypair(office)
     if keypair is None:
         return OfficeKeyStatus(keypair=None, has_access=False, waiting=[])
+    genuine = keypair_genuine(keypair)
     granted = set(OfficeKeyGrant.objects.filter(keypair=keypair).values_list("user_id", flat=True))
     members = Membership.objects.filter(office=office).exclude(user_id__in=granted)
     with_keys = set(
@@ -167,7 +296,9 @@ def office_key_status(*, office: Office, user: User) -> OfficeKeyStatus:
         WaitingMember(membership=m, can_be_granted=m.user_id in with_keys)
         for m in members.select_related("user").order_by("user__email")
     ]
-    return OfficeKeyStatus(keypair=keypair, has_access=user.pk in granted, waiting=waiting)
+    return OfficeKeyStatus(
+        keypair=keypair, has_access=user.pk in granted, waiting=waiting, genuine=genuine
+    )
 
 
 def _require_member(office: Office, user: User, *, lead: bool = False) -> Membership:
@@ -180,9 +311,17 @@ def _require_member(office: Office, user: User, *, lead: bool = False) -> Member
 def _seal_grant(
     keypair: OfficeKeyPair, office_private: bytes, user: User, granted_by: User | None
 ) -> OfficeKeyGrant:
-    handler_key = HandlerKey.objects.filter(user=user).first()
+    handler_key = HandlerKey.objects.filter(user=user).select_related("user").first()
     if handler_key is None:
         raise KeyAccessError("the grantee has no handler key yet (first login pending)")
+    if not handler_key_genuine(handler_key):
+        # Sealing the office key to a public key somebody put into the database would hand
+        # them every report of the office.
+        logger.error(
+            "handler key of user %s failed its binding check; office key not granted to it",
+            user.public_id,
+        )
+        raise KeyIntegrityError("the grantee's public key is not bound to the account")
     sealed = crypto.seal(
         bytes(handler_key.public_key), office_private, info=grant_info(keypair, user)
     )
@@ -197,7 +336,11 @@ def _seal_grant(
 def _new_keypair(office: Office, version: int) -> tuple[OfficeKeyPair, bytes]:
     pair = crypto.generate_keypair()
     keypair = OfficeKeyPair.objects.create(
-        office=office, version=version, public_key=pair.public, active=True
+        office=office,
+        version=version,
+        public_key=pair.public,
+        binding=office_key_binding(office, version, pair.public),
+        active=True,
     )
     return keypair, pair.private
 
@@ -246,7 +389,7 @@ def office_private_key(
 
     Older versions are reached through the rotation chain from the member's current grant.
     """
-    keypair = active_keypair(office)
+    keypair = current_keypair(office)
     if keypair is None:
         raise KeyAccessError("this office has no keys yet")
     grant = OfficeKeyGrant.objects.filter(keypair=keypair, user=user).first()
@@ -277,7 +420,7 @@ def office_grant(
     """A member who holds the office key grants it to another member of the same office."""
     _require_member(office, actor)
     _require_member(office, grantee)
-    keypair = active_keypair(office)
+    keypair = current_keypair(office)
     if keypair is None:
         raise KeyAccessError("this office has no keys yet")
     private = office_private_key(office=office, user=actor, handler_private=actor_private)
@@ -296,7 +439,7 @@ def office_recover(*, office: Office, actor: User, recovery_text: str) -> Office
     """
     _require_member(office, actor)
     recovery = crypto.parse_recovery_key(recovery_text)
-    keypair = active_keypair(office)
+    keypair = current_keypair(office)
     if keypair is None:
         raise KeyAccessError("this office has no keys yet")
     wrap = OfficeRecoveryWrap.objects.filter(keypair=keypair).first()
@@ -321,7 +464,7 @@ def office_rotate_keys(*, office: Office, actor: User, actor_private: bytes) -> 
     the new public key so existing cases stay readable (see docs/crypto.md, "Rotation").
     """
     _require_member(office, actor, lead=True)
-    old = active_keypair(office)
+    old = current_keypair(office)
     if old is None:
         raise KeyAccessError("this office has no keys yet")
     old_private = office_private_key(office=office, user=actor, handler_private=actor_private)
@@ -337,7 +480,13 @@ def office_rotate_keys(*, office: Office, actor: User, actor_private: bytes) -> 
     )
     old.save(update_fields=["active", "successor", "sealed_for_successor"])
     for holder in holders:
-        _seal_grant(new, new_private, holder, granted_by=actor)
+        try:
+            _seal_grant(new, new_private, holder, granted_by=actor)
+        except KeyIntegrityError:
+            # Logged in _seal_grant. Renewing is the way out of a tampered key, so one bad
+            # handler key must not stop it: that member is granted again after their next
+            # login has put their genuine key back.
+            continue
     # The old generation is now reachable only through the chain.
     OfficeKeyGrant.objects.filter(keypair=old).delete()
     OfficeRecoveryWrap.objects.filter(keypair=old).delete()

@@ -16,7 +16,9 @@ from whistle.accounts.decorators import staff_required
 from whistle.accounts.models import User
 from whistle.http import StaffRequest
 from whistle.keys import services
+from whistle.keys.models import OfficeKeyPair
 from whistle.tenants.access import access_membership
+from whistle.tenants.models import Office
 from whistle.vault import get_vault
 
 
@@ -33,11 +35,21 @@ def _locked(request: StaffRequest) -> HttpResponse:
     return render(request, "keys/locked.html", status=403)
 
 
+def _fingerprint(keypair: OfficeKeyPair | None) -> str:
+    return crypto.key_fingerprint(bytes(keypair.public_key)) if keypair is not None else ""
+
+
 def _recovery_page(
-    request: StaffRequest, office_name: str, recovery: crypto.RecoveryKey
+    request: StaffRequest, office: Office, recovery: crypto.RecoveryKey
 ) -> HttpResponse:
-    groups = recovery.formatted.split("-")
-    return render(request, "keys/recovery_key.html", {"office_name": office_name, "groups": groups})
+    # Shown with the recovery key, so the lead writes it on the same sheet: the one record of
+    # the genuine office key that no database write can change.
+    context = {
+        "office_name": office.name,
+        "groups": recovery.formatted.split("-"),
+        "fingerprint": _fingerprint(services.current_keypair(office)),
+    }
+    return render(request, "keys/recovery_key.html", context)
 
 
 @staff_required
@@ -51,9 +63,7 @@ def keys_view(request: StaffRequest, office_id: str) -> HttpResponse:
             "office": membership.office,
             "membership": membership,
             "status": status,
-            "fingerprint": crypto.key_fingerprint(bytes(status.keypair.public_key))
-            if status.keypair
-            else "",
+            "fingerprint": _fingerprint(status.keypair),
             "recovery_form": RecoveryForm(),
             "unlocked": get_vault(request).get(services.VAULT_HANDLER_PRIVATE) is not None,
         },
@@ -78,7 +88,7 @@ def _new_keys(
     except services.KeyAccessError:
         messages.error(request, refusal)
         return redirect("keys:office", office_id=office_id)
-    return _recovery_page(request, membership.office.name, recovery)
+    return _recovery_page(request, membership.office, recovery)
 
 
 @staff_required
@@ -116,6 +126,16 @@ def keys_grant_view(request: StaffRequest, office_id: str, user_id: str) -> Http
     try:
         services.office_grant(
             office=membership.office, actor=request.user, actor_private=private, grantee=grantee
+        )
+    except services.KeyIntegrityError:
+        messages.error(
+            request,
+            _(
+                "Access was not granted: the stored key of %(name)s failed its integrity check, "
+                "so it may have been replaced outside Whistle. Ask them to log out and log in "
+                "again, and tell the operator of this service if this message comes back."
+            )
+            % {"name": grantee.display_name},
         )
     except services.KeyAccessError:
         messages.error(

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from whistle.accounts.devices import devices_forget
 from whistle.accounts.models import User
 from whistle.keys.services import handler_key_forget
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(15)
         with transaction.atomic():
             handler_key_forget(user=user)
+            devices_forget(user=user)  # no browser keeps skipping the login throttle
             user.set_password(password)
             user.save(update_fields=["password"])
             if not options["keep_second_factor"]:
