@@ -17,7 +17,7 @@ bury its office's inbox, and a person who took real time to write is never refus
   (``INTAKE_FLOOD_WRITING_SECONDS`` from the first step to sending) is filed as *suspected
   flood* and listed apart from the office's inbox (casework.flood); above
   ``INTAKE_SUBMISSIONS_ALERT_HOUR`` the operator is alerted once per hour (a log warning
-  naming the tenant's slug, and mail to ``ADMINS``). The counter is best effort: without
+  naming the tenant's slug, and mail to ``OPERATOR_EMAILS``). The counter is best effort: without
   Redis nothing is counted and nothing is marked.
 """
 
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import mail_admins
+from django.core.mail import send_mail
 from django.utils.crypto import salted_hmac
 
 from intake.drafts import Draft
@@ -168,12 +168,16 @@ def _alert(tenant: Tenant) -> None:
         settings.INTAKE_SUBMISSIONS_ALERT_HOUR,
         tenant.slug,
     )
+    if not settings.OPERATOR_EMAILS:
+        return
     try:
-        mail_admins(
-            f"Submission flood: tenant {tenant.slug}",
+        send_mail(
+            f"Whistle: submission flood on tenant {tenant.slug}",
             f"More than {settings.INTAKE_SUBMISSIONS_ALERT_HOUR} reports this hour for tenant "
             f"{tenant.slug}. Nothing is refused; reports sent without real writing time are "
             "listed apart as suspected flood for the office (docs/security.md).",
+            None,
+            list(settings.OPERATOR_EMAILS),
             fail_silently=True,
         )
     except Exception:  # best effort: the log line above is the alert of record

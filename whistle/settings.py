@@ -340,6 +340,9 @@ WHISTLE_MAX_REQUEST_MB = env.integer("WHISTLE_MAX_REQUEST_MB", 600, minimum=1)
 # --- e-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "whistle@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The operator's addresses for content-free alerts (a submission flood on a tenant). Not
+# Django's ADMINS: nothing else of Django may mail them (error mails would carry requests).
+OPERATOR_EMAILS = env.items("OPERATOR_EMAILS")
 EMAIL_HOST = env.string("EMAIL_HOST", "")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -182,7 +182,7 @@ def test_the_check_page_and_worker_are_csp_clean() -> None:
     INTAKE_SUBMISSIONS_PER_TENANT_HOUR=3,
     INTAKE_SUBMISSIONS_ALERT_HOUR=5,
     INTAKE_FLOOD_WRITING_SECONDS=120,
-    ADMINS=[("Operator", "ops@operator.example")],
+    OPERATOR_EMAILS=["ops@operator.example"],
 )
 def test_a_flood_is_set_apart_and_genuine_reporters_of_both_tenants_get_through(
     ready: tuple[World, World],
@@ -209,6 +209,7 @@ def test_a_flood_is_set_apart_and_genuine_reporters_of_both_tenants_get_through(
     assert a.tenant.slug in alerts[0].getMessage()
     assert len(mail.outbox) == 1
     assert a.tenant.slug in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["ops@operator.example"]
     # A person who took real time to write is neither refused nor set apart, during the flood.
     genuine = reporter()
     fill_in(genuine, a, clock=clock, pause=60)
