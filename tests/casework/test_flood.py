@@ -15,6 +15,11 @@ from tests.plugins.sensitive import SensitiveRegistry
 from whistle.tenants.services import membership_add
 
 
+def english(client: Client) -> Client:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def inbox_url(world: World) -> str:
     return f"/staff/offices/{world.office.public_id}/"
 
@@ -33,7 +38,7 @@ def file_reports(world: World, count: int, sensitive: SensitiveRegistry) -> list
 @pytest.fixture
 def lead_a(world_a: World) -> Client:
     lead, _recovery = setup_keys(world_a)
-    return lead
+    return english(lead)
 
 
 @pytest.mark.django_db
@@ -71,6 +76,11 @@ def test_set_aside_in_bulk_and_restore_are_audited_case_changes(
     assert not any(case_id in inbox for case_id in chosen)
     events = AuditEvent.objects.filter(verb="case.set_aside")
     assert sorted(str(e.case_public_id) for e in events) == sorted(chosen)
+    # The case page says so and offers to put it back.
+    case_page = lead_a.get(
+        f"/staff/offices/{world_a.office.public_id}/cases/{chosen[0]}/"
+    ).content.decode()
+    assert "This report is kept apart from the inbox" in case_page
     lead_a.post(set_apart_url(world_a), {"action": "restore", "case": chosen[:1]})
     assert Case.objects.get(public_id=chosen[0]).flood == ""
     assert AuditEvent.objects.filter(verb="case.restored", case_public_id=chosen[0]).exists()
@@ -97,7 +107,7 @@ def test_discarding_needs_a_second_handler_and_shreds(
     response = lead_a.post(set_apart_url(world_a), {"action": "approve", "case": junk}, follow=True)
     assert "A second handler must approve" in response.content.decode()
     assert Case.objects.count() == 3
-    second_client = staff_client(second)
+    second_client = english(staff_client(second))
     second_client.post(set_apart_url(world_a), {"action": "approve", "case": junk})
     assert list(Case.objects.values_list("public_id", flat=True)) == [cases[2].public_id]
     records = DeletionRecord.objects.filter(case_public_id__in=junk)
@@ -112,6 +122,7 @@ def test_another_office_gets_404_and_changes_nothing(
     a, b = worlds
     setup_keys(a)
     lead_b, _recovery = setup_keys(b)
+    english(lead_b)
     cases = file_reports(a, 2, sensitive)
     ids = [str(case.public_id) for case in cases]
     assert lead_b.get(set_apart_url(a)).status_code == 404
