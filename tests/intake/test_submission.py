@@ -14,10 +14,12 @@ import pytest
 from django.db import connection, connections
 from django.test import Client, override_settings
 
+import crypto
 from crypto import kdf
 from crypto.kdf import argon2_slot, configure_slots, slot_config
+from intake.drafts import VAULT_DRAFT, Draft
 from intake.models import Case
-from intake.services import case_for_receipt
+from intake.services import case_for_receipt, case_submit
 from tests.fixtures import World, _free_port
 from tests.intake.journey import ANSWERS, base, receipt_from, reporter, submit_report
 from tests.keys.test_key_hierarchy import setup_keys
@@ -206,3 +208,42 @@ def test_no_database_connection_is_held_while_waiting_for_argon2(
     assert result["status"] == 200
     sensitive.add(receipt_from(str(result["html"])))
     assert Case.objects.count() == 1
+
+
+def draft_of(client: Client) -> Draft:
+    """The client's draft, read from its vault as the server does."""
+    from django.http import HttpRequest
+
+    from whistle.vault import SessionVault
+
+    request = HttpRequest()
+    request.COOKIES = {k: v.value for k, v in client.cookies.items()}
+    request.session = client.session
+    data = SessionVault(request).get(VAULT_DRAFT)
+    assert data is not None
+    return Draft.from_bytes(data)
+
+
+@pytest.mark.django_db
+def test_a_receipt_clash_draws_a_new_receipt_and_is_not_taken_for_a_filed_draft(
+    ready: tuple[World, World], sensitive: SensitiveRegistry
+) -> None:
+    """The draft's receipt lookup part is taken by another case (another tenant's, here): a new
+    receipt is drawn and kept, and the report is filed; a committed draft is a different thing
+    (same case id and receipt) and shows its receipt again."""
+    a, b = ready
+    client = reporter()
+    fill_in(client, a)
+    drawn = draft_of(client).receipt
+    sensitive.add(drawn)
+    case_submit(tenant=b.tenant, office=b.office, answers={}, receipt=crypto.parse_receipt(drawn))
+    response = client.post(base(a) + "report/submit/", {})
+    assert response.status_code == 200
+    receipt = receipt_from(response.content.decode())
+    sensitive.add(receipt)
+    assert receipt != drawn
+    assert draft_of(client).receipt == receipt  # kept for a retry
+    assert case_for_receipt(tenant=a.tenant, receipt_text=receipt) is not None
+    again = client.post(base(a) + "report/submit/", {})
+    assert receipt_from(again.content.decode()) == receipt
+    assert Case.objects.filter(tenant=a.tenant).count() == 1
