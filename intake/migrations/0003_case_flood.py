@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0002_case_case_inbox_case_case_inbox_open_and_more'),
+        ("intake", "0002_case_case_inbox_case_case_inbox_open_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='flood',
-            field=models.CharField(blank=True, choices=[('', 'no'), ('suspected', 'suspected flood'), ('set_aside', 'set aside as suspected flood')], default='', max_length=16),
+            model_name="case",
+            name="flood",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "no"),
+                    ("suspected", "suspected flood"),
+                    ("set_aside", "set aside as suspected flood"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
     ]
