@@ -9,7 +9,8 @@ bury its office's inbox, and a person who took real time to write is never refus
   (``INTAKE_MIN_STEP_SECONDS`` per step still ahead of it, measured from when the draft first
   showed it); a report sent too fast is kept and the reporter is asked to send it again in a
   few seconds. A valid proof of work replaces the age requirement: a script takes whichever is
-  cheaper, so both are tuned to cost a few seconds.
+  cheaper, so both are tuned to cost a few seconds. A draft with real writing time
+  (``INTAKE_FLOOD_WRITING_SECONDS`` since its first step) is never asked to wait.
 - **Single use.** A challenge names the draft's case id, and a case id files at most one case
   (the submission is idempotent per draft): one solution opens one case, whatever the replays.
 - **Nothing refused for volume.** Submissions per tenant are counted per hour; above the normal
@@ -121,8 +122,12 @@ def age_wait(draft: Draft, steps: Sequence[str], now: float | None = None) -> in
     """Seconds until this draft may be sent without a proof of work: each step must have been
     first shown ``INTAKE_MIN_STEP_SECONDS`` times the number of steps from it to the end
     (itself included) ago. ``steps`` in order, ending with ``check``. A step the draft never
-    showed counts as shown now."""
+    showed counts as shown now. A draft with real writing time (``INTAKE_FLOOD_WRITING_SECONDS``
+    since its first step) never waits, however fast its last steps went."""
     current = time.time() if now is None else now
+    started = draft.started_at
+    if started is not None and current - started >= settings.INTAKE_FLOOD_WRITING_SECONDS:
+        return 0
     minimum = settings.INTAKE_MIN_STEP_SECONDS
     wait = 0.0
     for index, step in enumerate(steps):

@@ -101,6 +101,28 @@ def test_too_fast_without_proof_of_work_waits_and_keeps_everything(
 
 
 @pytest.mark.django_db
+@override_settings(INTAKE_MIN_STEP_SECONDS=60, INTAKE_FLOOD_WRITING_SECONDS=120)
+def test_a_draft_with_real_writing_time_is_never_asked_to_wait(
+    ready: tuple[World, World], clock: Clock, sensitive: SensitiveRegistry
+) -> None:
+    """Long on the first questions, quick through the last ones: the per-step ages are not met
+    (60 s per step ahead), but the draft took real time, so it is sent at once."""
+    a, _b = ready
+    client = reporter()
+    root = base(a)
+    client.post(root + "report/", {"category": "environment"})
+    client.get(root + "report/step/what/")
+    clock.advance(150)  # writing what happened
+    for step, data in ANSWERS.items():
+        client.post(root + f"report/step/{step}/", data)
+    client.post(root + "report/contact/", {"mode": "anonymous"})
+    client.get(root + "report/check/")
+    response = send(client, a)
+    assert response.status_code == 200
+    sensitive.add(receipt_from(response.content.decode()))
+
+
+@pytest.mark.django_db
 @override_settings(INTAKE_MIN_STEP_SECONDS=60, INTAKE_POW_BITS=8)
 def test_a_solved_proof_of_work_replaces_the_draft_age(
     ready: tuple[World, World], sensitive: SensitiveRegistry
