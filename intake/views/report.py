@@ -129,7 +129,7 @@ def start_view(request: TenantRequest) -> HttpResponse:
     if not offices:
         return render(request, "intake/not_ready.html", status=503)
     draft = draft_get(request, tenant_id=str(tenant.public_id))
-    if draft is not None and (committed := _committed(request, draft)) is not None:
+    if draft is not None and (committed := _committed(draft)) is not None:
         return committed
     questionnaire = _questionnaire(tenant, draft)
     definition = services.definition_of(questionnaire)
@@ -185,7 +185,7 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
         if request.method == "POST":
             _restart_keeping_page(request, tenant, step_id)
         return redirect("intake:start")
-    if (committed := _committed(request, draft)) is not None:
+    if (committed := _committed(draft)) is not None:
         return committed
     definition = services.definition_of(_questionnaire(tenant, draft))
     index = definition.step_index(step_id)
@@ -371,7 +371,7 @@ def contact_view(request: TenantRequest) -> HttpResponse:
         if request.method == "POST":
             _expired(request, kept=False)
         return redirect("intake:start")
-    if (committed := _committed(request, draft)) is not None:
+    if (committed := _committed(draft)) is not None:
         return committed
     if draft.mark_seen("contact"):
         draft_save(request, draft)
@@ -409,7 +409,7 @@ def _step_ids(definition: Definition) -> list[str]:
     return ["start", *(s.id for s in definition.steps), "contact", "check"]
 
 
-def _committed(request: TenantRequest, draft: Draft) -> HttpResponse | None:
+def _committed(draft: Draft) -> HttpResponse | None:
     """The receipt page again for a draft whose case was filed and not yet confirmed as
     written down; None for a draft still being written."""
     if not draft.submitted:
@@ -452,15 +452,23 @@ def check_view(request: TenantRequest) -> HttpResponse:
     draft = _require_draft(request, tenant)
     if draft is None:
         return redirect("intake:start")
-    if (committed := _committed(request, draft)) is not None:
+    if (committed := _committed(draft)) is not None:
         return committed
+    incomplete = _incomplete(tenant, draft)
+    if incomplete is not None:
+        return incomplete
+    return _check_page(request, tenant, draft)
+
+
+def _incomplete(tenant: Tenant, draft: Draft) -> HttpResponse | None:
+    """The first step still to answer, if any."""
     definition = services.definition_of(_questionnaire(tenant, draft))
     missing = [s for s in definition.steps if s.id not in draft.completed_steps]
     if missing:
         return redirect("intake:step", step_id=missing[0].id)
     if "contact" not in draft.completed_steps:
         return redirect("intake:contact")
-    return _check_page(request, tenant, draft)
+    return None
 
 
 def _too_fast(request: TenantRequest, tenant: Tenant, draft: Draft, now: float) -> int:
@@ -525,6 +533,9 @@ def submit_view(request: TenantRequest) -> HttpResponse:
     office = access_reporter_office(tenant=tenant, office_id=draft.office_id)
     if office is None:
         return redirect("intake:start")
+    incomplete = _incomplete(tenant, draft)
+    if incomplete is not None:  # a script skipping steps; a person comes from the check page
+        return incomplete
     now = time.time()
     draft.mark_seen("check", now)
     wait = _too_fast(request, tenant, draft, now)

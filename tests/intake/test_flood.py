@@ -248,3 +248,19 @@ def test_a_flood_is_set_apart_and_genuine_reporters_of_both_tenants_get_through(
     assert response.status_code == 200
     sensitive.add(receipt_from(response.content.decode()))
     assert Case.objects.get(tenant=b.tenant).flood == ""
+
+
+@pytest.mark.django_db
+@override_settings(INTAKE_POW_BITS=8)
+def test_a_report_with_steps_skipped_is_not_filed(ready: tuple[World, World]) -> None:
+    """A script posting the topic and then "send" files nothing: it is sent to the first step
+    not answered (before, an empty report was filed)."""
+    a, _b = ready
+    client = reporter()
+    client.post(base(a) + "report/", {"category": "environment"})
+    page = client.get(base(a) + "report/check/")
+    assert page.status_code == 302
+    response = send(client, a)
+    assert response.status_code == 302
+    assert response["Location"].endswith("/report/step/what/")
+    assert not Case.objects.exists()
