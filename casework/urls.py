@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework import export_views, stats_views, views
+from casework import export_views, flood_views, stats_views, views
 
 app_name = "casework"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("inbox/", views.all_inboxes_view, name="all"),
     path("offices/<uuid:office_id>/", views.inbox_view, name="inbox"),
     path("offices/<uuid:office_id>/record/", views.record_view, name="record"),
+    path("offices/<uuid:office_id>/set-aside/", flood_views.set_apart_view, name="set_apart"),
     path(
         "offices/<uuid:office_id>/statistics/",
         stats_views.office_stats_view,

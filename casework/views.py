@@ -21,7 +21,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from casework import retention, services
+from casework import flood, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
 from casework.models import DeletionProposal
@@ -79,7 +79,8 @@ def inbox_cases(
     """Cases of these offices that ``user`` is not excluded from, filtered and sorted; one
     query per page whatever the number of cases (assignee, office and unread count joined)."""
     cases = (
-        Case.objects.filter(office__in=offices)
+        # Reports set aside as suspected flood have a list of their own (casework.flood).
+        Case.objects.filter(office__in=offices, flood=Case.Flood.NONE)
         .exclude(exclusions__user=user)
         .select_related("tenant", "office", "assignee")
         # A correlated subquery rather than a join + GROUP BY, so the count and the page can
@@ -148,10 +149,12 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
         delete_on__isnull=False,
         delete_on__lte=today + datetime.timedelta(days=30),
     ).count()
+    set_apart = flood.cases_set_apart(office=office, user=request.user).count()
     return render(
         request,
         "casework/inbox.html",
         {
+            "set_apart": set_apart,
             "deleted_soon": soon,
             "office": office,
             "membership": membership,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
 
+import crypto
 from whistle.vault import get_vault
 
 VAULT_DRAFT = "report_draft"
@@ -50,6 +52,16 @@ class Draft:
     files: list[DraftFile] = field(default_factory=list)
     contact: dict[str, str] = field(default_factory=dict)
     completed_steps: list[str] = field(default_factory=list)
+    # When each step (start, the questionnaire's steps, contact, check) was first shown or
+    # posted, in seconds since the epoch: the minimum draft age and "real writing time" of
+    # intake.flood are measured from these. Kept server-side in the vault, so the client
+    # cannot backdate them.
+    seen: dict[str, float] = field(default_factory=dict)
+    # The receipt of this draft's case, drawn before the case is committed and kept until the
+    # reporter confirms having written it down: a retry after any failure finds either the
+    # committed case (its receipt page again) or nothing (sent again with the same receipt).
+    receipt: str = ""
+    submitted: bool = False
 
     @property
     def key(self) -> bytes:
@@ -60,6 +72,17 @@ class Draft:
 
     def files_for(self, question: str) -> list[DraftFile]:
         return [f for f in self.files if f.question == question]
+
+    def mark_seen(self, step_id: str, now: float | None = None) -> bool:
+        """Record the first time ``step_id`` is shown; True if this is the first time."""
+        if step_id in self.seen:
+            return False
+        self.seen[step_id] = time.time() if now is None else now
+        return True
+
+    @property
+    def started_at(self) -> float | None:
+        return min(self.seen.values()) if self.seen else None
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode("utf-8")
@@ -84,7 +107,9 @@ def draft_start(request: HttpRequest, *, tenant_id: str) -> Draft:
         case_id=str(uuid.uuid4()),
         key_b64=base64.b64encode(secrets.token_bytes(32)).decode(),
         tenant_id=tenant_id,
+        receipt=crypto.generate_receipt().formatted,
     )
+    draft.mark_seen("start")
     draft_save(request, draft)
     return draft
 

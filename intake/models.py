@@ -70,6 +70,14 @@ class Case(models.Model):
         REFERRED = "referred", _("Referred to the competent body")
         WITHDRAWN = "withdrawn", _("Withdrawn by the reporter")
 
+    class Flood(models.TextChoices):
+        # Listed apart from the office's inbox (casework.flood): "suspected" is set at
+        # submission (arrived above the normal rate without real writing time, intake.flood),
+        # "set_aside" by a handler. Empty: an ordinary case.
+        NONE = "", _("no")
+        SUSPECTED = "suspected", _("suspected flood")
+        SET_ASIDE = "set_aside", _("set aside as suspected flood")
+
     class Channel(models.TextChoices):
         WEB = "web", _("Online form")
         PHONE = "phone", _("Telephone")
@@ -94,6 +102,7 @@ class Case(models.Model):
     key_for_office = models.BinaryField(null=True)
     key_for_receipt = models.BinaryField(null=True)
     has_contact = models.BooleanField(default=False)
+    flood = models.CharField(max_length=16, choices=Flood.choices, default="", blank=True)
     received_on = models.DateField(_("received on"))
     acknowledged_on = models.DateField(null=True, blank=True)
     feedback_given_on = models.DateField(null=True, blank=True)

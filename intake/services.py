@@ -19,6 +19,7 @@ from intake.drafts import DraftFile
 from intake.models import Attachment, Case, CaseRecord, Questionnaire, tenant_today
 from intake.questionnaire import Definition, default_definition_json, parse
 from whistle.accounts.models import User
+from whistle.db import db_release
 from whistle.keys.services import KeyAccessError, active_keypair, kdf_params, office_private_key
 from whistle.tenants.models import Office, Tenant
 
@@ -143,11 +144,17 @@ def attachments_create(
     return created
 
 
+class ReceiptClash(Exception):
+    """The receipt's lookup part is taken by another case (40 bits: rare): draw another one,
+    keep it in the draft, and submit again."""
+
+
 def case_submit(
     *,
     tenant: Tenant,
     office: Office,
     answers: dict[str, Any],
+    receipt: crypto.Receipt | None = None,
     questionnaire: Questionnaire | None = None,
     category: str = "",
     case_id: str | None = None,
@@ -155,59 +162,125 @@ def case_submit(
     files: Sequence[DraftFile] = (),
     contact: dict[str, str] | None = None,
     channel: str = Case.Channel.WEB,
+    flood: str = "",
 ) -> Submission:
-    """Create a case atomically and return the receipt, to be shown once.
+    """Create a case atomically and return it with its receipt, to be shown once.
 
     Answers, file metadata and optional contact details are encrypted under the case key
     (fresh unless the draft already drew one for its uploads); the case key is sealed to the
-    office's active key pair and wrapped under a new receipt. Contact details are a record of
-    their own (kind ``contact``), apart from the answers (CF-2).
+    office's active key pair and wrapped under the receipt (the draft's, drawn before, so a
+    retry after a failure uses the same one). Contact details are a record of their own (kind
+    ``contact``), apart from the answers (CF-2).
+
+    Idempotent per ``case_id``: if that case exists already (an earlier try committed, or a
+    double click), it is returned and nothing new is written. The Argon2id wrap runs before
+    the transaction with this thread's database connections given back (``db_release``), so
+    no connection is held while waiting for or running Argon2 (DESIGN §3).
+
+    Raises:
+        crypto.BusyError: no Argon2 slot in time; nothing was written.
+        OfficeNotReady: the office has no key pair.
+        ReceiptClash: the given receipt's lookup part is taken: draw another, keep it (in
+            the draft) and call again. Without ``receipt`` one is drawn here, and drawn again
+            on a clash.
     """
     if not office.tenants.filter(pk=tenant.pk).exists():
         raise ValueError("this office does not serve this tenant")
+    public_id = uuid.UUID(case_id) if case_id else uuid.uuid4()
+    if receipt is not None:
+        existing = _submitted(tenant, public_id, receipt)
+        if existing is not None:
+            return existing
     keypair = active_keypair(office)
     if keypair is None:
         raise OfficeNotReady
     case_key = case_key or secrets.token_bytes(32)
     questionnaire = questionnaire or questionnaire_current(tenant)
-    public_id = uuid.UUID(case_id) if case_id else uuid.uuid4()
-    for _attempt in range(RECEIPT_ATTEMPTS):
-        receipt = crypto.generate_receipt()
+    for _attempt in range(RECEIPT_ATTEMPTS if receipt is None else 1):
         try:
-            with transaction.atomic():
-                case = Case.objects.create(
+            return _file(
+                Case(
                     public_id=public_id,
                     tenant=tenant,
                     office=office,
                     questionnaire=questionnaire,
                     category=category,
                     channel=channel,
-                    receipt_lookup=receipt.lookup,
                     office_keypair=keypair,
                     has_contact=bool(contact),
                     received_on=tenant_today(tenant),
-                )
-                case.key_for_office = crypto.seal(
-                    bytes(keypair.public_key), case_key, info=case_key_info(case)
-                )
-                case.key_for_receipt = crypto.wrap_with_secret(
-                    receipt.secret,
-                    case_key,
-                    params=kdf_params(),
-                    context=case_receipt_context(case),
-                    pepper=_pepper(),
-                )
-                case.save(update_fields=["key_for_office", "key_for_receipt"])
-                _record_create(case, case_key, CaseRecord.Kind.ANSWERS, answers)
-                if contact:
-                    _record_create(case, case_key, CaseRecord.Kind.CONTACT, contact)
-                attachments_create(
-                    case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
-                )
-        except IntegrityError:
-            continue  # receipt lookup clash (40 bits): draw another receipt
-        return Submission(case=case, receipt=receipt)
-    raise RuntimeError("could not draw a unique receipt")
+                    flood=flood,
+                ),
+                receipt=receipt or crypto.generate_receipt(),
+                case_key=case_key,
+                answers=answers,
+                contact=contact,
+                files=files,
+            )
+        except ReceiptClash:
+            if receipt is not None:
+                raise
+    raise ReceiptClash
+
+
+def _file(
+    case: Case,
+    *,
+    receipt: crypto.Receipt,
+    case_key: bytes,
+    answers: dict[str, Any],
+    contact: dict[str, str] | None,
+    files: Sequence[DraftFile],
+) -> Submission:
+    keypair = case.office_keypair
+    assert keypair is not None  # noqa: S101 (set by case_submit)
+    case.receipt_lookup = receipt.lookup
+    tenant, public_id = case.tenant, case.public_id
+    # Both wrapped keys before the transaction, so the row is written once (a new case sends
+    # no change event) and the Argon2 run holds no database connection.
+    case.key_for_office = crypto.seal(bytes(keypair.public_key), case_key, info=case_key_info(case))
+    params = kdf_params()
+    db_release()
+    case.key_for_receipt = crypto.wrap_with_secret(
+        receipt.secret,
+        case_key,
+        params=params,
+        context=case_receipt_context(case),
+        pepper=_pepper(),
+    )
+    try:
+        with transaction.atomic():
+            case.save(force_insert=True)
+            _record_create(case, case_key, CaseRecord.Kind.ANSWERS, answers)
+            if contact:
+                _record_create(case, case_key, CaseRecord.Kind.CONTACT, contact)
+            attachments_create(
+                case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
+            )
+    except IntegrityError:
+        # Either this draft's case was committed meanwhile (a parallel try of the same draft),
+        # or the receipt's lookup part belongs to another case.
+        existing = _submitted(tenant, public_id, receipt)
+        if existing is not None:
+            return existing
+        if Case.objects.filter(receipt_lookup=receipt.lookup).exists():
+            raise ReceiptClash from None
+        raise
+    return Submission(case=case, receipt=receipt)
+
+
+def case_submitted(*, tenant: Tenant, case_id: str, receipt: str) -> Case | None:
+    """The case a draft filed (its id and receipt), if it exists."""
+    found = _submitted(tenant, uuid.UUID(case_id), crypto.parse_receipt(receipt))
+    return None if found is None else found.case
+
+
+def _submitted(tenant: Tenant, public_id: uuid.UUID, receipt: crypto.Receipt) -> Submission | None:
+    """The case already filed under this draft's id and receipt, if any."""
+    case = Case.objects.filter(
+        tenant=tenant, public_id=public_id, receipt_lookup=receipt.lookup
+    ).first()
+    return None if case is None else Submission(case=case, receipt=receipt)
 
 
 def _record_create(case: Case, case_key: bytes, kind: str, data: Any) -> CaseRecord:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("report/contact/", report.contact_view, name="contact"),
     path("report/check/", report.check_view, name="check"),
     path("report/submit/", report.submit_view, name="submit"),
+    path("report/receipt/", report.receipt_view, name="receipt"),
     path("report/done/", report.done_view, name="done"),
     path("mailbox/", mailbox.mailbox_view, name="mailbox"),
     path("mailbox/message/", mailbox.message_view, name="message"),

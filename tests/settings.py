@@ -27,3 +27,7 @@ WHISTLE_KDF_PARAMS = "test"
 # Servers started by tests in threads (ASGI, live server) must not keep connections open past
 # their requests, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Submission floods (intake/flood.py): no minimum draft age and a cheap proof of work for the
+# journeys; tests/intake/test_flood.py sets the real values where it checks them.
+INTAKE_MIN_STEP_SECONDS = 0
+INTAKE_POW_BITS = 4

@@ -243,11 +243,19 @@ LOGIN_DEVICES_PER_USER = 10
 LOGIN_DEVICE_COOKIE_NAME = "whistle_device"
 # Reporter mailbox sessions end after this many idle seconds (the draft of a report is kept).
 REPORTER_IDLE_TIMEOUT = 15 * 60
-# Abuse limits (intake/throttle.py): reports per tenant and hour, receipt tries per minute in
-# the whole deployment (5 per receipt per 15 minutes is fixed).
+# Submission floods (intake/flood.py): nothing is refused for volume. Above the normal rate
+# per tenant and hour, reports sent without real writing time are listed apart as suspected
+# flood; above the alert rate the operator is alerted once per hour. Each submission costs a
+# proof of work (JavaScript) or a minimum time per step (without JavaScript).
 INTAKE_SUBMISSIONS_PER_TENANT_HOUR = env.integer(
     "INTAKE_SUBMISSIONS_PER_TENANT_HOUR", 30, minimum=1
 )
+INTAKE_SUBMISSIONS_ALERT_HOUR = env.integer("INTAKE_SUBMISSIONS_ALERT_HOUR", 300, minimum=1)
+INTAKE_FLOOD_WRITING_SECONDS = env.integer("INTAKE_FLOOD_WRITING_SECONDS", 120, minimum=0)
+INTAKE_POW_BITS = env.integer("INTAKE_POW_BITS", 18, minimum=0)
+INTAKE_MIN_STEP_SECONDS = env.integer("INTAKE_MIN_STEP_SECONDS", 4, minimum=0)
+# Abuse limits (intake/throttle.py): receipt tries per minute in the whole deployment (5 per
+# receipt per 15 minutes is fixed).
 INTAKE_RECEIPT_TRIES_PER_MINUTE = env.integer("INTAKE_RECEIPT_TRIES_PER_MINUTE", 600, minimum=1)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -290,6 +298,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
+        # The proof-of-work worker of the report's check page (intake/static/intake/pow.js).
+        "worker-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
@@ -337,6 +347,9 @@ WHISTLE_MAX_REQUEST_MB = env.integer("WHISTLE_MAX_REQUEST_MB", 600, minimum=1)
 # --- e-mail ---------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "whistle@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The operator's addresses for content-free alerts (a submission flood on a tenant). Not
+# Django's ADMINS: nothing else of Django may mail them (error mails would carry requests).
+OPERATOR_EMAILS = env.items("OPERATOR_EMAILS")
 EMAIL_HOST = env.string("EMAIL_HOST", "")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

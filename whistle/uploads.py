@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import IO, Any, cast
 
 from django.conf import settings
@@ -18,13 +19,35 @@ from django.core.exceptions import RequestAborted
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, multipartparser
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from crypto import EncryptedSpool
 
 PROBLEMS = "_upload_problems"
+# A file's name travels in the headers of its part of the form. Django refuses a part whose
+# headers exceed 1 KiB with a bare 400 page that loses everything typed on the step (issue 12,
+# point 11: a 10,000-character name). 64 KiB holds any name a file system can store many times
+# over; the scan stays linear in it and the request size is limited anyway. The name is then
+# shortened (LONGEST_NAME) before anyone sees or stores it.
+# (django-stubs does not declare the constant.)
+setattr(  # noqa: B010
+    multipartparser,
+    "MAX_TOTAL_HEADER_SIZE",
+    max(getattr(multipartparser, "MAX_TOTAL_HEADER_SIZE", 1024), 64 * 1024),
+)
+LONGEST_NAME = 120
+
+
+def short_name(name: str) -> str:
+    """``name`` cut to at most LONGEST_NAME characters, keeping a short extension."""
+    if len(name) <= LONGEST_NAME:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension) > 16:
+        stem, extension = name, ""
+    return stem[: LONGEST_NAME - 1 - len(extension)] + "…" + extension
 
 
 def upload_problems(request: HttpRequest) -> list[str]:
@@ -36,6 +59,7 @@ def upload_problems(request: HttpRequest) -> list[str]:
 class EncryptedSpoolUploadHandler(FileUploadHandler):
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
+        self.file_name = short_name(self.file_name or "")
         tenant = getattr(self.request, "tenant", None)
         megabytes = tenant.max_file_mb if tenant is not None else settings.WHISTLE_MAX_FILE_MB
         self.limit = megabytes * 1024 * 1024

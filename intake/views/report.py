@@ -4,20 +4,23 @@ validation error, on going back or when the draft expired."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 import crypto
-from intake import services, throttle
+from intake import flood, services
 from intake.access import access_questionnaire, access_reporter_office
 from intake.attachments import attachment_discard, attachment_receive, upload_problems
 from intake.drafts import Draft, draft_clear, draft_get, draft_save, draft_start
@@ -31,11 +34,13 @@ from intake.questionnaire import (
     render_answers,
     step_form,
 )
+from intake.services import Submission
 from intake.views.common import ready_offices, reporter_tenant
 from whistle.http import TenantRequest
 from whistle.tenants.models import Office, Tenant
 
 HONEYPOT = "website"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ def start_view(request: TenantRequest) -> HttpResponse:
     if not offices:
         return render(request, "intake/not_ready.html", status=503)
     draft = draft_get(request, tenant_id=str(tenant.public_id))
+    if draft is not None and (committed := _committed(draft)) is not None:
+        return committed
     questionnaire = _questionnaire(tenant, draft)
     definition = services.definition_of(questionnaire)
     initial = {"category": draft.category, "office": draft.office_id} if draft else {}
@@ -178,11 +185,15 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
         if request.method == "POST":
             _restart_keeping_page(request, tenant, step_id)
         return redirect("intake:start")
+    if (committed := _committed(draft)) is not None:
+        return committed
     definition = services.definition_of(_questionnaire(tenant, draft))
     index = definition.step_index(step_id)
     if index is None:
         raise Http404
     step = definition.steps[index]
+    if draft.mark_seen(step.id):
+        draft_save(request, draft)
     next_step = definition.steps[index + 1].id if index + 1 < len(definition.steps) else None
     file_errors: list[str] = []
     if request.method == "POST":
@@ -360,6 +371,10 @@ def contact_view(request: TenantRequest) -> HttpResponse:
         if request.method == "POST":
             _expired(request, kept=False)
         return redirect("intake:start")
+    if (committed := _committed(draft)) is not None:
+        return committed
+    if draft.mark_seen("contact"):
+        draft_save(request, draft)
     definition = services.definition_of(_questionnaire(tenant, draft))
     initial = {
         "mode": ContactForm.CONTACT if draft.contact else ContactForm.ANONYMOUS,
@@ -390,20 +405,27 @@ def contact_view(request: TenantRequest) -> HttpResponse:
 # --- check and send ---------------------------------------------------------------------------
 
 
-def check_view(request: TenantRequest) -> HttpResponse:
-    tenant = reporter_tenant(request)
-    draft = _require_draft(request, tenant)
-    if draft is None:
-        return redirect("intake:start")
+def _step_ids(definition: Definition) -> list[str]:
+    return ["start", *(s.id for s in definition.steps), "contact", "check"]
+
+
+def _committed(draft: Draft) -> HttpResponse | None:
+    """The receipt page again for a draft whose case was filed and not yet confirmed as
+    written down; None for a draft still being written."""
+    if not draft.submitted:
+        return None
+    return redirect("intake:receipt")
+
+
+def _check_page(
+    request: TenantRequest, tenant: Tenant, draft: Draft, *, status: int = 200
+) -> HttpResponse:
     questionnaire = _questionnaire(tenant, draft)
     definition = services.definition_of(questionnaire)
-    missing = [s for s in definition.steps if s.id not in draft.completed_steps]
-    if missing:
-        return redirect("intake:step", step_id=missing[0].id)
-    if "contact" not in draft.completed_steps:
-        return redirect("intake:contact")
     office = access_reporter_office(tenant=tenant, office_id=draft.office_id)
     category = definition.category(draft.category)
+    if draft.mark_seen("check"):
+        draft_save(request, draft)
     return render(
         request,
         "intake/report_check.html",
@@ -415,8 +437,84 @@ def check_view(request: TenantRequest) -> HttpResponse:
             "category": localised(category.label) if category else "",
             "show_office": len(ready_offices(tenant)) > 1,
             "honeypot": HONEYPOT,
+            "pow_challenge": (
+                flood.pow_challenge(tenant_id=draft.tenant_id, case_id=draft.case_id)
+                if settings.INTAKE_POW_BITS > 0
+                else ""
+            ),
         },
+        status=status,
     )
+
+
+def check_view(request: TenantRequest) -> HttpResponse:
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None:
+        return redirect("intake:start")
+    if (committed := _committed(draft)) is not None:
+        return committed
+    incomplete = _incomplete(tenant, draft)
+    if incomplete is not None:
+        return incomplete
+    return _check_page(request, tenant, draft)
+
+
+def _incomplete(tenant: Tenant, draft: Draft) -> HttpResponse | None:
+    """The first step still to answer, if any."""
+    definition = services.definition_of(_questionnaire(tenant, draft))
+    missing = [s for s in definition.steps if s.id not in draft.completed_steps]
+    if missing:
+        return redirect("intake:step", step_id=missing[0].id)
+    if "contact" not in draft.completed_steps:
+        return redirect("intake:contact")
+    return None
+
+
+def _too_fast(request: TenantRequest, tenant: Tenant, draft: Draft, now: float) -> int:
+    """Seconds to wait before this draft may be sent; 0 with a valid proof of work (it
+    replaces the minimum draft age, intake.flood)."""
+    if flood.pow_valid(
+        challenge=str(request.POST.get("pow_challenge", "")),
+        counter=str(request.POST.get("pow_counter", "")),
+        tenant_id=draft.tenant_id,
+        case_id=draft.case_id,
+        now=now,
+    ):
+        return 0
+    definition = services.definition_of(_questionnaire(tenant, draft))
+    return flood.age_wait(draft, _step_ids(definition), now)
+
+
+def _file(request: TenantRequest, tenant: Tenant, office: Office, draft: Draft) -> Submission:
+    """File the draft's case under the draft's receipt (idempotent: a draft already filed gets
+    its case back). A clash of the receipt's lookup part draws another one, kept in the draft
+    and the session store before the next try."""
+    questionnaire = _questionnaire(tenant, draft)
+    definition = services.definition_of(questionnaire)
+    mark = flood.flood_mark(draft, flood.submissions_count(tenant))
+    for _attempt in range(services.RECEIPT_ATTEMPTS):
+        if not draft.receipt:  # a draft begun before receipts were drawn with it
+            draft.receipt = crypto.generate_receipt().formatted
+            draft_save(request, draft)
+            request.session.save()
+        try:
+            return services.case_submit(
+                tenant=tenant,
+                office=office,
+                answers=definition.visible_answers(draft.answers),
+                receipt=crypto.parse_receipt(draft.receipt),
+                questionnaire=questionnaire,
+                category=draft.category,
+                case_id=draft.case_id,
+                case_key=draft.key,
+                files=draft.files,
+                contact=draft.contact or None,
+                flood=mark,
+            )
+        except services.ReceiptClash:
+            draft.receipt = ""
+    raise services.ReceiptClash
 
 
 def submit_view(request: TenantRequest) -> HttpResponse:
@@ -427,35 +525,36 @@ def submit_view(request: TenantRequest) -> HttpResponse:
     if draft is None:
         _expired(request, kept=False)
         return redirect("intake:start")
+    if draft.submitted:
+        return _receipt_page(request, tenant, draft)
     if request.POST.get(HONEYPOT):
         messages.error(request, _("Your report could not be sent. Please try again."))
         return redirect("intake:check")
-    if not throttle.hit(throttle.SUBMISSIONS_PER_TENANT, str(tenant.public_id)):
-        messages.error(
-            request,
-            _(
-                "Very many reports are being sent right now. Your report is kept; please try "
-                "again in a few minutes."
-            ),
-        )
-        return redirect("intake:check")
     office = access_reporter_office(tenant=tenant, office_id=draft.office_id)
-    questionnaire = _questionnaire(tenant, draft)
-    definition = services.definition_of(questionnaire)
     if office is None:
         return redirect("intake:start")
-    try:
-        submission = services.case_submit(
-            tenant=tenant,
-            office=office,
-            answers=definition.visible_answers(draft.answers),
-            questionnaire=questionnaire,
-            category=draft.category,
-            case_id=draft.case_id,
-            case_key=draft.key,
-            files=draft.files,
-            contact=draft.contact or None,
+    incomplete = _incomplete(tenant, draft)
+    if incomplete is not None:  # a script skipping steps; a person comes from the check page
+        return incomplete
+    now = time.time()
+    draft.mark_seen("check", now)
+    wait = _too_fast(request, tenant, draft, now)
+    if wait > 0:
+        draft_save(request, draft)
+        messages.warning(
+            request,
+            ngettext(
+                "Please check your report once more and send it again in %(seconds)s second. "
+                "Everything you entered is kept.",
+                "Please check your report once more and send it again in %(seconds)s seconds. "
+                "Everything you entered is kept.",
+                wait,
+            )
+            % {"seconds": wait},
         )
+        return redirect("intake:check")
+    try:
+        _file(request, tenant, office, draft)
     except (crypto.BusyError, services.OfficeNotReady):
         messages.error(
             request,
@@ -464,25 +563,55 @@ def submit_view(request: TenantRequest) -> HttpResponse:
                 "a moment."
             ),
         )
-        return redirect("intake:check")
-    draft_clear(request)
-    request.session.cycle_key()
-    case = submission.case
+        return _check_page(request, tenant, draft, status=503)
+    # Committed. Nothing below may fail the request (DESIGN §3): the draft keeps the receipt
+    # until the reporter confirms having written it down, so a lost answer is answered again.
+    draft.submitted = True
+    draft_save(request, draft)
+    return _receipt_page(request, tenant, draft)
+
+
+def _receipt_page(request: TenantRequest, tenant: Tenant, draft: Draft) -> HttpResponse:
+    case = services.case_submitted(tenant=tenant, case_id=draft.case_id, receipt=draft.receipt)
+    if case is None:
+        # The draft says filed but its case is gone (deleted by the office since): nothing to
+        # show; start afresh.
+        draft_clear(request)
+        return redirect("intake:start")
     return render(
         request,
         "intake/receipt.html",
         {
-            "groups": submission.receipt.formatted.split("-"),
+            "groups": draft.receipt.split("-"),
             "acknowledge_due": case.acknowledge_due,
             "feedback_due": case.feedback_due,
         },
     )
 
 
+def receipt_view(request: TenantRequest) -> HttpResponse:
+    """The receipt page again, until the reporter confirms having written the code down."""
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is None or not draft.submitted:
+        return redirect("intake:start")
+    return _receipt_page(request, tenant, draft)
+
+
 def done_view(request: TenantRequest) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    reporter_tenant(request)
+    tenant = reporter_tenant(request)
+    draft = _require_draft(request, tenant)
+    if draft is not None and draft.submitted:
+        if not request.POST.get("kept"):
+            messages.error(
+                request,
+                _("Please confirm that you have written down or printed your receipt code."),
+            )
+            return redirect("intake:receipt")
+        draft_clear(request)
+        _renew_session_key(request)
     messages.success(
         request,
         _(
@@ -491,3 +620,13 @@ def done_view(request: TenantRequest) -> HttpResponse:
         ),
     )
     return redirect("intake:landing")
+
+
+def _renew_session_key(request: TenantRequest) -> None:
+    """A new session key once the report is done (nothing links what follows to the draft's
+    session). Best effort: the old session's deletion announces itself to open sockets over
+    Redis, which may be down; the draft is already gone either way."""
+    try:
+        request.session.cycle_key()
+    except Exception:
+        logger.warning("intake: the session key was not renewed after a report")

@@ -64,3 +64,58 @@
     }
   }
 })();
+
+/* Proof of work before sending a report (intake/flood.py): solved in a worker while the
+ * reporter reads the check page; the send button waits for it. Without a worker or WebCrypto
+ * the form is sent as it is and the server applies the minimum draft age instead. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-pow-worker]");
+  if (!form || !window.Worker || !window.crypto || !window.crypto.subtle) { return; }
+  var challenge = form.elements.pow_challenge.value;
+  var answer = form.elements.pow_counter;
+  var status = form.querySelector(".pow-status");
+  var bar = status.querySelector("progress");
+  var note = status.querySelector("[role=status]");
+  var solved = false;
+  var sendWhenSolved = false;
+  var worker;
+  try {
+    worker = new Worker(form.getAttribute("data-pow-worker"));
+  } catch (error) {
+    return;
+  }
+  status.hidden = false;
+  note.textContent = note.getAttribute("data-working");
+  worker.onmessage = function (event) {
+    if (event.data.failed) {
+      solved = true; // the server falls back to the draft age
+      status.hidden = true;
+      if (sendWhenSolved) { form.submit(); }
+      return;
+    }
+    if (!event.data.done) {
+      bar.value = Math.round(event.data.progress * 100);
+      return;
+    }
+    answer.value = event.data.counter;
+    solved = true;
+    bar.value = 100;
+    note.textContent = note.getAttribute("data-done");
+    form.setAttribute("data-pow-solved", "");
+    worker.terminate();
+    if (sendWhenSolved) { form.submit(); }
+  };
+  worker.onerror = function () {
+    solved = true;
+    status.hidden = true;
+    if (sendWhenSolved) { form.submit(); }
+  };
+  form.addEventListener("submit", function (event) {
+    if (solved) { return; }
+    event.preventDefault();
+    sendWhenSolved = true;
+    note.textContent = note.getAttribute("data-waiting");
+  });
+  worker.postMessage({ challenge: challenge, bits: parseInt(challenge.split(".")[3], 10) });
+})();
