@@ -555,12 +555,22 @@ def submit_view(request: TenantRequest) -> HttpResponse:
         return redirect("intake:check")
     try:
         _file(request, tenant, office, draft)
-    except (crypto.BusyError, services.OfficeNotReady):
+    except crypto.BusyError:
         messages.error(
             request,
             _(
                 "The service is very busy right now. Your report is kept; please try again in "
                 "a moment."
+            ),
+        )
+        return _check_page(request, tenant, draft, status=503)
+    except services.OfficeNotReady:
+        messages.error(
+            request,
+            _(
+                "The office cannot receive reports at the moment. Your report is kept; please "
+                "try again later, or use one of the external reporting channels on the start "
+                "page."
             ),
         )
         return _check_page(request, tenant, draft, status=503)
