@@ -380,8 +380,9 @@ RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
-# The receipt pepper is Argon2id's secret input for receipt-derived keys: a stolen database
-# without it cannot test receipt guesses at all. Losing it makes every receipt useless.
+# The receipt pepper is the key of the HMAC step before Argon2id for receipt-derived keys
+# (older wraps: Argon2id's secret input; docs/crypto.md): a stolen database without it cannot
+# test receipt guesses at all. Losing it makes every receipt useless.
 if QUICKSTART:
     RECEIPT_PEPPER = env.string("RECEIPT_PEPPER") or _generated_secret("receipt_pepper")
 else:

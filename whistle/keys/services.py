@@ -86,7 +86,8 @@ def handler_key_unlock(*, user: User, password: str) -> bytes:
         except crypto.DecryptionError:
             existing.delete()
         else:
-            if crypto.wrap_params(bytes(existing.wrapped_private)) != kdf_params():
+            # Older costs or derivation (a version 0x01 wrap): re-wrap with today's.
+            if not crypto.wrap_is_current(bytes(existing.wrapped_private), kdf_params()):
                 existing.wrapped_private = crypto.wrap_with_secret(
                     secret, private, params=kdf_params(), context=handler_context(user)
                 )
