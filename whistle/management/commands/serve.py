@@ -45,6 +45,9 @@ class Command(BaseCommand):
                 port=options["port"],
                 lifespan="off",
                 access_log=False,  # access logs would hold reporters' addresses
+                # Django's LOGGING, not uvicorn's own: its loggers then go through the
+                # NoClientAddress filter (handshake lines name the client's address and port).
+                log_config=None,
                 proxy_headers=False,
                 server_header=False,
                 # No compression of websocket frames: it would put reporters' words and
