@@ -359,3 +359,28 @@ def test_production_params_v2_is_the_specified_argon2id() -> None:
     ).derive(password)
     assert derive_key(SECRET, salt=SALT, params=p, pepper=PEPPER) == expected
     assert _runs_while_the_kdf_runs(p, KDF_V2, rounds=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    secret=st.binary(max_size=200),
+    pepper=st.binary(max_size=100),
+    salt=st.binary(min_size=16, max_size=16),
+    memory_kib=st.integers(min_value=8, max_value=300),
+    iterations=st.integers(min_value=1, max_value=3),
+    length=st.integers(min_value=16, max_value=64),
+)
+def test_v2_equals_the_specification_for_any_input(
+    secret: bytes, pepper: bytes, salt: bytes, memory_kib: int, iterations: int, length: int
+) -> None:
+    # docs/crypto.md, KDF v2, computed with cryptography's HMAC and Argon2id (not libsodium).
+    from cryptography.hazmat.primitives import hashes, hmac
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    mac = hmac.HMAC(pepper, hashes.SHA256())
+    mac.update(b"whistle/argon2id/v2|" + secret)
+    expected = Argon2id(
+        salt=salt, length=length, iterations=iterations, lanes=1, memory_cost=memory_kib
+    ).derive(mac.finalize())
+    params = Argon2Params(memory_kib=memory_kib, iterations=iterations, lanes=1)
+    assert derive_key(secret, salt=salt, params=params, pepper=pepper, length=length) == expected
