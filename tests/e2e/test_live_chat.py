@@ -32,6 +32,7 @@ WATCH_SOCKET = """
 
 def staff_page(browser: Browser, base: str, world: World, javascript: bool) -> Page:
     page = browser.new_context(locale="en-GB", java_script_enabled=javascript).new_page()
+    page.add_init_script(WATCH_SOCKET)
     page.goto(f"{base}/staff/login/")
     page.get_by_label("E-mail address").fill(world.handler.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -62,6 +63,11 @@ def test_conversation(browser: Browser, asgi_server: int, world_a: World, javasc
     desk.get_by_role("button", name="Confirm receipt").click()
     mailbox = reporter_page(browser, base, world_a, receipt, javascript)
     mailbox_url = mailbox.url
+    if javascript:  # both sockets are open before anyone writes: nothing races a handshake
+        expect(mailbox.get_by_role("button", name="Send")).to_be_visible()
+        expect(desk.get_by_role("button", name="Send to the reporter")).to_be_visible()
+        expect(mailbox.locator("html")).to_have_attribute("data-socket", "open")
+        expect(desk.locator("html")).to_have_attribute("data-socket", "open")
 
     desk.get_by_label("Message to the reporter").fill("Can you tell us the date?")
     desk.get_by_role("button", name="Send to the reporter").click()
