@@ -15,6 +15,9 @@ from crypto.errors import (
     RecoveryKeyFormatError,
 )
 from crypto.kdf import (
+    KDF_V1,
+    KDF_V2,
+    KDF_VERSION,
     PRODUCTION_PARAMS,
     TEST_PARAMS,
     Argon2Params,
@@ -45,10 +48,21 @@ from crypto.streams import (
     iter_decrypt,
     padded_size,
 )
-from crypto.wrap import unwrap_key, unwrap_with_secret, wrap_key, wrap_params, wrap_with_secret
+from crypto.wrap import (
+    unwrap_key,
+    unwrap_with_secret,
+    wrap_is_current,
+    wrap_kdf_version,
+    wrap_key,
+    wrap_params,
+    wrap_with_secret,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "KDF_V1",
+    "KDF_V2",
+    "KDF_VERSION",
     "PRODUCTION_PARAMS",
     "TEST_PARAMS",
     "Argon2Params",
@@ -89,6 +103,8 @@ __all__ = [
     "unseal",
     "unwrap_key",
     "unwrap_with_secret",
+    "wrap_is_current",
+    "wrap_kdf_version",
     "wrap_key",
     "wrap_params",
     "wrap_with_secret",

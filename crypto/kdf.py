@@ -7,10 +7,22 @@ the timeout the caller gets :class:`BusyError` (answer "busy, try again", HTTP 5
 
 The limit is per process: with W worker processes of T slots each, at most W x T x memory_kib
 is used by Argon2id at once.
+
+Two derivations exist (docs/crypto.md, "Argon2id"); stored wraps say which one made them:
+
+* :data:`KDF_V2` (current): ``HMAC-SHA256(pepper, label || secret)`` stretched with libsodium's
+  Argon2id (PyNaCl), one lane, no secret input. libsodium's optimised code takes ~0.18 s for
+  128 MiB, t=3 on the reference machine.
+* :data:`KDF_V1` (reading only, for wraps made before): Argon2id from ``cryptography`` with the
+  pepper as Argon2's secret input ``K`` (~0.35 s for the same parameters).
+
+Both release the GIL while they run, so derivations in worker threads use every core while an
+event loop keeps running beside them.
 """
 
 from __future__ import annotations
 
+import hmac
 import struct
 import threading
 from collections.abc import Iterator
@@ -18,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from nacl.bindings import crypto_pwhash_alg, crypto_pwhash_ALG_ARGON2ID13
 
 from crypto.errors import BusyError
 
@@ -27,6 +40,20 @@ MAX_MEMORY_KIB = 1024 * 1024  # 1 GiB
 MAX_ITERATIONS = 64
 MAX_LANES = 16
 MIN_SALT_LEN = 16
+
+#: Argon2id from ``cryptography`` (OpenSSL), pepper as Argon2's secret input ``K``. Wraps made
+#: before issue 12 use it; it is kept to open them and never used for new ones.
+KDF_V1 = 1
+#: ``P = HMAC-SHA256(key=pepper, msg=PEPPER_LABEL || secret)``, then libsodium's Argon2id
+#: (password ``P``, 16-byte salt, one lane, no ``K``, no associated data).
+KDF_V2 = 2
+#: The derivation new keys and wraps use.
+KDF_VERSION = KDF_V2
+KDF_VERSIONS = (KDF_V1, KDF_V2)
+#: Domain label of the v2 pepper step (ASCII, 20 bytes, no terminator).
+PEPPER_LABEL = b"whistle/argon2id/v2|"
+#: libsodium's ``crypto_pwhash_SALTBYTES``: v2 takes exactly this salt length.
+V2_SALT_LEN = 16
 
 _PARAMS_STRUCT = struct.Struct(">III")
 
@@ -76,9 +103,10 @@ class Argon2Params:
 
 ENCODED_PARAMS_LEN = _PARAMS_STRUCT.size
 
-#: 128 MiB, t=3, p=1: ~0.26 s on the 2-core reference machine (docs/performance.md). One lane
-#: because a server runs many derivations side by side; more lanes would only trade one
-#: login's latency for the others'.
+#: 128 MiB, t=3, p=1: ~0.18 s with KDF_V2 on the 2-core reference machine (docs/crypto.md,
+#: docs/performance.md); 136 MiB or t=4 would already pass the 0.2 s target. One lane because
+#: a server runs many derivations side by side; more lanes would only trade one login's
+#: latency for the others' (and libsodium has one lane only).
 PRODUCTION_PARAMS = Argon2Params(memory_kib=128 * 1024, iterations=3, lanes=1)
 
 #: Cheap parameters for tests only (~1 ms). Never use them for real secrets.
@@ -144,6 +172,15 @@ def argon2_slot() -> Iterator[None]:
         slots.semaphore.release()
 
 
+def pepper_secret(secret: bytes, pepper: bytes) -> bytes:
+    """The v2 pepper step: ``HMAC-SHA256(key=pepper, msg=PEPPER_LABEL || secret)``.
+
+    An empty pepper is an HMAC key of zero bytes (RFC 2104 pads it to the block size). The
+    32-byte result is Argon2id's password in :data:`KDF_V2`.
+    """
+    return hmac.digest(bytes(pepper), PEPPER_LABEL + bytes(secret), "sha256")
+
+
 def derive_key(
     secret: bytes,
     *,
@@ -151,24 +188,28 @@ def derive_key(
     params: Argon2Params,
     pepper: bytes = b"",
     length: int = 32,
+    version: int = KDF_VERSION,
 ) -> bytes:
     """Derive a key from a low-entropy secret with Argon2id, inside an Argon2 slot.
 
     Args:
         secret: the password or receipt secret.
-        salt: at least 16 random bytes, stored next to the result.
+        salt: random bytes stored next to the result: exactly 16 for :data:`KDF_V2`, at
+            least 16 for :data:`KDF_V1`.
         params: cost parameters; store them (``Argon2Params.encode``) with the salt.
-        pepper: optional server-side secret passed as Argon2's secret input ``K``, so a
-            stolen database alone is not enough to test guesses. Losing it loses every
-            wrap made with it.
+            :data:`KDF_V2` takes one lane only.
+        pepper: optional server-side secret, so a stolen database alone is not enough to
+            test guesses (v2: the HMAC key of :func:`pepper_secret`; v1: Argon2's secret
+            input ``K``). Losing it loses every wrap made with it.
         length: output length in bytes (16 to 64).
+        version: :data:`KDF_V2` (default) or :data:`KDF_V1` (to open old wraps).
 
     Returns:
         ``length`` bytes of key material.
 
     Raises:
         BusyError: no slot became free in time.
-        ValueError: salt too short, bad length or parameters.
+        ValueError: salt too short, bad length, parameters or version.
     """
     if not isinstance(secret, bytes | bytearray):
         raise ValueError("secret must be bytes")
@@ -180,13 +221,30 @@ def derive_key(
         raise ValueError("length must be between 16 and 64")
     if not isinstance(params, Argon2Params):
         raise ValueError("params must be Argon2Params")
-    kdf = Argon2id(
-        salt=bytes(salt),
-        length=length,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-        secret=bytes(pepper) if pepper else None,
-    )
-    with argon2_slot():
-        return kdf.derive(bytes(secret))
+    if version == KDF_V2:
+        if len(salt) != V2_SALT_LEN:
+            raise ValueError(f"salt must be exactly {V2_SALT_LEN} bytes for KDF v2")
+        if params.lanes != 1:
+            raise ValueError("KDF v2 (libsodium) has one lane only")
+        password = pepper_secret(secret, pepper)
+        with argon2_slot():
+            return crypto_pwhash_alg(
+                length,
+                password,
+                bytes(salt),
+                params.iterations,
+                params.memory_kib * 1024,
+                crypto_pwhash_ALG_ARGON2ID13,
+            )
+    if version == KDF_V1:
+        kdf = Argon2id(
+            salt=bytes(salt),
+            length=length,
+            iterations=params.iterations,
+            lanes=params.lanes,
+            memory_cost=params.memory_kib,
+            secret=bytes(pepper) if pepper else None,
+        )
+        with argon2_slot():
+            return kdf.derive(bytes(secret))
+    raise ValueError("unknown KDF version")

@@ -3,10 +3,12 @@
 Formats (see docs/crypto.md):
 
 * ``wrap_key``: ``0x01 | 0x50 | nonce (12) | ciphertext | tag (16)``, AAD ``0x01 | 0x50 | context``.
-* ``wrap_with_secret``: ``0x01 | 0x51 | m (4) | t (4) | p (4) | salt (16) | nonce (12) |
-  ciphertext | tag (16)``; the KEK is Argon2id(secret, salt, m, t, p, pepper) and the AAD is
-  the 30-byte header followed by ``context``. Parameters travel with the blob, so raising the
-  defaults later still opens old wraps (and :func:`wrap_params` tells when to re-wrap).
+* ``wrap_with_secret``: ``version | 0x51 | m (4) | t (4) | p (4) | salt (16) | nonce (12) |
+  ciphertext | tag (16)``; the KEK is ``derive_key(secret, salt, m, t, p, pepper)`` with the
+  derivation the version byte names (``0x02``: :data:`crypto.kdf.KDF_V2`, written today;
+  ``0x01``: :data:`crypto.kdf.KDF_V1`, still opened) and the AAD is the 30-byte header followed
+  by ``context``. Parameters and version travel with the blob, so raising the defaults later
+  still opens old wraps (and :func:`wrap_is_current` tells when to re-wrap).
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ from crypto._common import (
     TAG_LEN,
     aead_open,
     aead_seal,
-    header,
     require_bytes,
 )
 from crypto.errors import DecryptionError
-from crypto.kdf import ENCODED_PARAMS_LEN, Argon2Params, derive_key
+from crypto.kdf import (
+    ENCODED_PARAMS_LEN,
+    KDF_V2,
+    KDF_VERSION,
+    KDF_VERSIONS,
+    Argon2Params,
+    derive_key,
+)
 
 SALT_LEN = 16
-_SECRET_PREFIX = header(SUITE_WRAP_SECRET)
 _SECRET_HEADER_LEN = 2 + ENCODED_PARAMS_LEN + SALT_LEN
 
 
@@ -77,58 +84,86 @@ def wrap_with_secret(
 ) -> bytes:
     """Encrypt key material under a key derived from a password or receipt secret.
 
-    A random 16-byte salt is drawn, the KEK is derived with Argon2id (through the slot limit,
-    see :func:`crypto.kdf.configure_slots`), and ``params`` and salt are stored in the output.
+    A random 16-byte salt is drawn, the KEK is derived with the current Argon2id derivation
+    (:data:`crypto.kdf.KDF_VERSION`, through the slot limit, see
+    :func:`crypto.kdf.configure_slots`), and version, ``params`` and salt are stored in the
+    output.
 
     Args:
         secret: password bytes or a receipt's ``secret``.
         key: key material to protect.
-        params: Argon2id cost (``PRODUCTION_PARAMS`` in production).
+        params: Argon2id cost (``PRODUCTION_PARAMS`` in production); one lane.
         context: non-empty binding of purpose and ids.
-        pepper: optional server-side secret (Argon2's ``K`` input); the same pepper is
-            needed to unwrap.
+        pepper: optional server-side secret (see :func:`crypto.kdf.derive_key`); the same
+            pepper is needed to unwrap.
 
     Returns:
         ``len(key) + 58`` bytes.
 
     Raises:
         BusyError: no Argon2id slot became free in time.
-        ValueError: ``key`` or ``context`` is empty.
+        ValueError: ``key`` or ``context`` is empty, or ``params`` has more than one lane.
     """
     require_bytes(key, "key")
     require_bytes(context, "context")
     salt = secrets.token_bytes(SALT_LEN)
-    head = _SECRET_PREFIX + params.encode() + salt
-    kek = derive_key(secret, salt=salt, params=params, pepper=pepper)
+    head = bytes((KDF_VERSION, SUITE_WRAP_SECRET)) + params.encode() + salt
+    kek = derive_key(secret, salt=salt, params=params, pepper=pepper, version=KDF_VERSION)
     nonce = secrets.token_bytes(NONCE_LEN)
     return head + nonce + AESGCM(kek).encrypt(nonce, bytes(key), head + context)
 
 
-def _parse_secret_header(wrapped: bytes) -> tuple[Argon2Params, bytes]:
+def _parse_secret_header(wrapped: bytes) -> tuple[int, Argon2Params, bytes]:
     if not isinstance(wrapped, bytes | bytearray) or len(wrapped) < (
         _SECRET_HEADER_LEN + NONCE_LEN + TAG_LEN
     ):
         raise DecryptionError("wrapped key too short")
-    if bytes(wrapped[:2]) != _SECRET_PREFIX:
+    version, suite = wrapped[0], wrapped[1]
+    if version not in KDF_VERSIONS or suite != SUITE_WRAP_SECRET:
         raise DecryptionError("unsupported version or suite")
     try:
         params = Argon2Params.decode(bytes(wrapped[2 : 2 + ENCODED_PARAMS_LEN]))
     except ValueError:
         # Out-of-bounds parameters are treated as tampering, before any costly work.
         raise DecryptionError("invalid Argon2 parameters") from None
-    return params, bytes(wrapped[2 + ENCODED_PARAMS_LEN : _SECRET_HEADER_LEN])
+    if version == KDF_V2 and params.lanes != 1:
+        raise DecryptionError("invalid Argon2 parameters")  # v2 (libsodium) has one lane
+    return version, params, bytes(wrapped[2 + ENCODED_PARAMS_LEN : _SECRET_HEADER_LEN])
 
 
 def wrap_params(wrapped: bytes) -> Argon2Params:
     """Return the Argon2id parameters stored in a :func:`wrap_with_secret` blob.
 
-    Compare them with the current defaults after a successful unwrap to decide whether to
-    re-wrap (as one re-hashes a password on login). Costs nothing: no derivation is run.
+    Costs nothing: no derivation is run. To decide whether to re-wrap after a successful
+    unwrap, use :func:`wrap_is_current`, which also compares the derivation version.
+
+    Raises:
+        DecryptionError: not a well-formed ``wrap_with_secret`` blob.
+    """
+    return _parse_secret_header(wrapped)[1]
+
+
+def wrap_kdf_version(wrapped: bytes) -> int:
+    """Return the derivation version (:data:`crypto.kdf.KDF_V1` or ``KDF_V2``) of a wrap.
 
     Raises:
         DecryptionError: not a well-formed ``wrap_with_secret`` blob.
     """
     return _parse_secret_header(wrapped)[0]
+
+
+def wrap_is_current(wrapped: bytes, params: Argon2Params) -> bool:
+    """True if ``wrapped`` was made with ``params`` and the current derivation.
+
+    Call it after a successful unwrap and re-wrap with the same secret when it is False (as
+    one re-hashes a password on login): the wrap then opens with today's faster derivation
+    and costs. Costs nothing.
+
+    Raises:
+        DecryptionError: not a well-formed ``wrap_with_secret`` blob.
+    """
+    version, stored, _salt = _parse_secret_header(wrapped)
+    return version == KDF_VERSION and stored == params
 
 
 def unwrap_with_secret(
@@ -150,10 +185,10 @@ def unwrap_with_secret(
         ValueError: ``context`` is empty.
     """
     require_bytes(context, "context")
-    params, salt = _parse_secret_header(wrapped)
+    version, params, salt = _parse_secret_header(wrapped)
     head = bytes(wrapped[:_SECRET_HEADER_LEN])
     nonce = bytes(wrapped[_SECRET_HEADER_LEN : _SECRET_HEADER_LEN + NONCE_LEN])
-    kek = derive_key(secret, salt=salt, params=params, pepper=pepper)
+    kek = derive_key(secret, salt=salt, params=params, pepper=pepper, version=version)
     try:
         return AESGCM(kek).decrypt(
             nonce, bytes(wrapped[_SECRET_HEADER_LEN + NONCE_LEN :]), head + context

@@ -366,18 +366,32 @@ else:
 
 # --- logging --------------------------------------------------------------------------------
 # Everything goes to the root logger on stderr, so one place sees (and the tests can check) all
-# output. django.server and uvicorn access logs are off: they would record reporters' addresses.
+# output. django.server and uvicorn access logs are off: they would record reporters' addresses
+# (tests/whistle/test_serve_logs.py).
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+# uvicorn logs through these loggers too (`manage.py serve` passes no log config of its own):
+# its handshake lines carry client addresses, so every uvicorn logger gets the NoClientAddress
+# filter, and stays at INFO whatever LOG_LEVEL says: at DEBUG the websockets library logs the
+# handshake headers (cookies, user agent) and frames through "uvicorn.error".
+_NO_ADDRESS = {"filters": ["no_client_address"], "level": "INFO"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_client_address": {"()": "whistle.logfilters.NoClientAddress"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # At DEBUG, Django logs every missing template variable with the whole template
+        # context: decrypted report text and messages. Never.
+        "django.template": {"level": "INFO"},
+        "uvicorn": _NO_ADDRESS,
+        "uvicorn.error": _NO_ADDRESS,
+        "uvicorn.asgi": _NO_ADDRESS,
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "websockets": {"level": "INFO"},
         "faker": {"level": "WARNING"},
         # Pillow logs image metadata (EXIF, GPS, authors) at DEBUG while parsing uploads: never.
         "PIL": {"level": "WARNING"},
@@ -400,8 +414,9 @@ RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
-# The receipt pepper is Argon2id's secret input for receipt-derived keys: a stolen database
-# without it cannot test receipt guesses at all. Losing it makes every receipt useless.
+# The receipt pepper is the key of the HMAC step before Argon2id for receipt-derived keys
+# (older wraps: Argon2id's secret input; docs/crypto.md): a stolen database without it cannot
+# test receipt guesses at all. Losing it makes every receipt useless.
 if QUICKSTART:
     RECEIPT_PEPPER = env.string("RECEIPT_PEPPER") or _generated_secret("receipt_pepper")
 else:

@@ -174,7 +174,8 @@ def _handler_key_refresh(key: HandlerKey, user: User, secret: bytes, private: by
     Whistle: it is put back from the private key, and the event is logged without content.
     """
     fields = []
-    if crypto.wrap_params(bytes(key.wrapped_private)) != kdf_params():
+    # Older costs or derivation (a version 0x01 wrap): re-wrap with today's.
+    if not crypto.wrap_is_current(bytes(key.wrapped_private), kdf_params()):
         key.wrapped_private = crypto.wrap_with_secret(
             secret, private, params=kdf_params(), context=handler_context(user)
         )
