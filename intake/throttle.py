@@ -1,8 +1,8 @@
 """Abuse limits without identifying anyone.
 
 Counters live in the cache (Redis in production) under short-lived keyed hashes of what they
-count (a tenant, a receipt's lookup part, "everything"), in fixed windows; every key expires
-with its window, within an hour. No address, no user agent, nothing that names a person.
+count (a tenant), in fixed windows; every key expires with its window, within an hour. No
+address, no user agent, nothing that names a person.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ class Limit:
     window: int  # seconds, at most 3600
 
 
-# Submissions per tenant, receipt logins per lookup part and in total. Generous for people,
-# tight for scripts; the totals protect the Argon2 budget of the whole deployment.
+# Submissions per tenant. Generous for people, tight for scripts. (Receipt lookups have rules
+# of their own: intake/receipt_gate.py.)
 SUBMISSIONS_PER_TENANT = Limit("submit", settings.INTAKE_SUBMISSIONS_PER_TENANT_HOUR, 3600)
-RECEIPT_TRIES_PER_LOOKUP = Limit("receipt-lookup", 5, 900)
-RECEIPT_TRIES_GLOBAL = Limit("receipt-all", settings.INTAKE_RECEIPT_TRIES_PER_MINUTE, 60)
 
 
 def _key(limit: Limit, subject: str, window_start: int) -> str:

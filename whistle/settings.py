@@ -236,12 +236,15 @@ LOGIN_THROTTLE_FREE_ATTEMPTS = 3
 LOGIN_THROTTLE_MAX_DELAY = 15 * 60
 # Reporter mailbox sessions end after this many idle seconds (the draft of a report is kept).
 REPORTER_IDLE_TIMEOUT = 15 * 60
-# Abuse limits (intake/throttle.py): reports per tenant and hour, receipt tries per minute in
-# the whole deployment (5 per receipt per 15 minutes is fixed).
+# Abuse limits (intake/throttle.py): reports per tenant and hour.
 INTAKE_SUBMISSIONS_PER_TENANT_HOUR = env.integer(
     "INTAKE_SUBMISSIONS_PER_TENANT_HOUR", 30, minimum=1
 )
-INTAKE_RECEIPT_TRIES_PER_MINUTE = env.integer("INTAKE_RECEIPT_TRIES_PER_MINUTE", 600, minimum=1)
+# Receipt checks per tenant and minute of lookup parts that had wrong secrets in the last 15
+# minutes (intake/receipt_gate.py); lookup parts without recent failures never count.
+INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE = env.integer(
+    "INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE", 30, minimum=1
+)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
