@@ -23,7 +23,10 @@ keep the owner out and without telling anyone whether a lookup part exists:
   the connection before calling :func:`attempt`).
 
 State lives in the cache (Redis in production) under keyed hashes of tenant and lookup part,
-expiring with the memory window. No address, no user agent, nothing that names a person.
+expiring with the memory window. No address, no user agent, nothing that names a person. When
+the cache cannot be reached the gate lets checks through without delays or budget (logged,
+without the lookup part): the mailbox stays open (AV-1), and the Argon2 slots still bound what
+a flood can cost.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -39,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -47,6 +52,7 @@ from crypto.receipts import SECRET_BYTES
 from whistle.keys.services import kdf_params
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
@@ -230,14 +236,14 @@ def attempt(*, tenant_id: str, lookup: str, check: Callable[[], T | None] | None
     """
     subject = _Subject(tenant_id, lookup)
     arrived = clock.now()
-    state = subject.state(arrived)
+    state = _or_cold(subject, arrived)
     budget_key = None
     if state.hot:
         # Computed once: failures recorded while this request waits do not lengthen its wait.
         wait = state.wait(arrived)
         if wait > 0:
             clock.sleep(wait)
-        budget_key = _budget_take(tenant_id, clock.now())
+        budget_key = _budget_or_pass(tenant_id)
         if budget_key is None:
             raise TooManyAttempts
     result: T | None = None
@@ -250,14 +256,44 @@ def attempt(*, tenant_id: str, lookup: str, check: Callable[[], T | None] | None
             durations.record(clock.monotonic() - started)
     except crypto.BusyError:
         # "Busy, try again" is no failed check: nothing is counted, the unit goes back.
-        if budget_key is not None:
-            _budget_return(budget_key)
+        if budget_key:
+            _cache_best_effort(_budget_return, budget_key)
         raise
     if result is None:
-        subject.record_failure(clock.now())
-    elif budget_key is not None:
-        _budget_return(budget_key)
+        _cache_best_effort(subject.record_failure, clock.now())
+    elif budget_key:
+        _cache_best_effort(_budget_return, budget_key)
     return result
+
+
+def _cache_unavailable(error: Exception) -> None:
+    log.warning(
+        "receipt gate: cache unavailable (%s), checking without delays", type(error).__name__
+    )
+
+
+def _or_cold(subject: _Subject, now: float) -> LookupState:
+    try:
+        return subject.state(now)
+    except redis.RedisError as error:
+        _cache_unavailable(error)
+        return LookupState(0, 0.0)
+
+
+def _budget_or_pass(tenant_id: str) -> str | None:
+    """A unit of the budget (its key), None if spent; "" (nothing to give back) without cache."""
+    try:
+        return _budget_take(tenant_id, clock.now())
+    except redis.RedisError as error:
+        _cache_unavailable(error)
+        return ""
+
+
+def _cache_best_effort(action: Callable[[T], None], argument: T) -> None:
+    try:
+        action(argument)
+    except redis.RedisError as error:
+        _cache_unavailable(error)
 
 
 def lookup_state(*, tenant_id: str, lookup: str) -> LookupState:

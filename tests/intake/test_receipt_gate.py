@@ -281,3 +281,29 @@ def test_busy_answer_keeps_what_was_typed(
     # "Busy" is no failure: nothing slows the owner's next attempt down.
     assert lookup_of(a, genuine).failures == 0
     assert login(a, genuine) == 302
+
+
+REFUSING_REDIS = {
+    "default": {
+        "BACKEND": "whistle.cache.SharedClientRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1: refused at once
+        "KEY_PREFIX": "whistle",
+    }
+}
+
+
+@pytest.mark.django_db
+def test_the_mailbox_stays_open_when_the_cache_is_down(
+    ready: tuple[World, World],
+    clock: FakeClock,
+    sensitive: SensitiveRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a, _b = ready
+    genuine = file_case(a, sensitive)
+    with override_settings(CACHES=REFUSING_REDIS):
+        assert login(a, with_wrong_secret(genuine)) == 200
+        assert login(a, crypto.generate_receipt().formatted) == 200
+        assert login(a, genuine) == 302
+    assert "receipt gate: cache unavailable" in caplog.text
+    assert lookup_of(a, genuine).failures == 0  # nothing could be counted meanwhile
