@@ -142,7 +142,9 @@ def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
         )
     except crypto.BusyError:
         form.add_error(None, _("The service is very busy right now. Please try again in a moment."))
-        return render(request, "intake/mailbox_login.html", {"form": form}, status=503)
+        response = render(request, "intake/mailbox_login.html", {"form": form}, status=503)
+        response["Retry-After"] = "5"
+        return response
     except receipt_gate.TooManyAttempts:
         form.add_error(
             None,
@@ -151,7 +153,9 @@ def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
                 "Please wait a minute and try again."
             ),
         )
-        return render(request, "intake/mailbox_login.html", {"form": form}, status=429)
+        response = render(request, "intake/mailbox_login.html", {"form": form}, status=429)
+        response["Retry-After"] = str(receipt_gate.BUDGET_WINDOW)
+        return response
     if case is None or key is None:
         form.add_error(None, _neutral_error())
         return render(request, "intake/mailbox_login.html", {"form": form})

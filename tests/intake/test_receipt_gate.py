@@ -251,6 +251,7 @@ def test_the_tenant_budget_applies_only_to_lookup_parts_with_recent_failures(
         {"receipt": with_wrong_secret(targets[3], 2), "pending_message": "my unsent words"},
     )
     assert response.status_code == 429
+    assert response["Retry-After"] == "60"
     assert TOO_MANY in response.content.decode()
     assert "my unsent words" in response.content.decode()
     # Lookup parts without recent failures are not touched by it, in both tenants.
@@ -276,6 +277,7 @@ def test_busy_answer_keeps_what_was_typed(
     finally:
         crypto.configure_slots(2, 5.0)
     assert response.status_code == 503
+    assert response["Retry-After"] == "5"
     page = response.content.decode()
     assert BUSY in page and "half a letter" in page
     # "Busy" is no failure: nothing slows the owner's next attempt down.
