@@ -157,7 +157,15 @@ def _budget_take(tenant_id: str, now: float) -> str | None:
     except ValueError:  # the window ended between add and incr
         cache.add(key, 1, timeout=ttl)
         return key
-    if used > settings.INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE:
+    limit = settings.INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE
+    if used > limit:
+        if used == limit + 1:  # one line per tenant and minute, however long the flood
+            log.warning(
+                "receipt gate: tenant %s spent its budget of %d checks of lookup parts with "
+                "recent failures this minute; further ones get 429",
+                tenant_id,
+                limit,
+            )
         return None
     return key
 

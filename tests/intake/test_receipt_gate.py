@@ -233,7 +233,10 @@ def test_the_owner_gets_in_within_the_longest_delay_whatever_the_attacker_does(
 @pytest.mark.django_db
 @override_settings(INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE=3)
 def test_the_tenant_budget_applies_only_to_lookup_parts_with_recent_failures(
-    ready: tuple[World, World], clock: FakeClock, sensitive: SensitiveRegistry
+    ready: tuple[World, World],
+    clock: FakeClock,
+    sensitive: SensitiveRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     a, b = ready
     genuine_a, genuine_b, attacked = (file_case(w, sensitive) for w in (a, b, a))
@@ -254,6 +257,10 @@ def test_the_tenant_budget_applies_only_to_lookup_parts_with_recent_failures(
     assert response["Retry-After"] == "60"
     assert TOO_MANY in response.content.decode()
     assert "my unsent words" in response.content.decode()
+    assert login(a, with_wrong_secret(targets[3], 3)) == 429
+    # The operator is told once, with the tenant's id and nothing of the receipts.
+    spent = [r for r in caplog.records if "spent its budget" in r.getMessage()]
+    assert len(spent) == 1 and str(a.tenant.public_id) in spent[0].getMessage()
     # Lookup parts without recent failures are not touched by it, in both tenants.
     assert login(a, genuine_a) == 302
     assert login(b, genuine_b) == 302
