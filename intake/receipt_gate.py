@@ -110,7 +110,8 @@ class LookupState:
         return self.failures > 0
 
     def wait(self, now: float) -> float:
-        return max(0.0, self.last_failure + delay_for(self.failures) - now)
+        # Capped: a failure stamped by a process whose clock runs ahead must not stretch it.
+        return min(max(0.0, self.last_failure + delay_for(self.failures) - now), MAX_DELAY)
 
 
 class _Subject:
