@@ -18,9 +18,9 @@ keep the owner out and without telling anyone whether a lookup part exists:
   refused because of other people's traffic.
 * An unknown lookup part takes exactly the same path (its failures are counted, it waits the
   same delays, it spends the same budget) except that, instead of running Argon2, it sleeps
-  for a duration drawn from this process's recent real checks (slot waits included), with
-  jitter. It holds no database connection and no Argon2 slot meanwhile (the caller released
-  the connection before calling :func:`attempt`).
+  for a duration drawn from this process's real checks of the last half minute (slot waits
+  included), with jitter. It holds no database connection and no Argon2 slot meanwhile (the
+  caller released the connection before calling :func:`attempt`).
 
 State lives in the cache (Redis in production) under keyed hashes of tenant and lookup part,
 expiring with the memory window. No address, no user agent, nothing that names a person. When
@@ -58,8 +58,9 @@ FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
 FAILURE_MEMORY = 15 * 60
 BUDGET_WINDOW = 60
-#: Real check durations kept per process for the unknown-lookup padding.
+#: Real check durations kept per process for the unknown-lookup padding, and for how long.
 SAMPLES = 64
+SAMPLE_AGE = 30.0
 #: The padding is a recent real duration times a factor drawn from this range.
 JITTER = (0.9, 1.1)
 
@@ -177,20 +178,23 @@ def _budget_return(key: str) -> None:
 
 
 class CheckDurations:
-    """Recent durations of real receipt checks in this process (slot wait plus Argon2)."""
+    """Durations of this process's real receipt checks (slot wait plus Argon2) in the last
+    :data:`SAMPLE_AGE` seconds, at most :data:`SAMPLES` of them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: deque[float] = deque(maxlen=SAMPLES)
+        self._values: deque[tuple[float, float]] = deque(maxlen=SAMPLES)
         self._seed_lock = threading.Lock()
 
     def record(self, seconds: float) -> None:
         with self._lock:
-            self._values.append(seconds)
+            self._values.append((clock.monotonic(), seconds))
 
     def snapshot(self) -> list[float]:
+        """The durations recorded in the last ``SAMPLE_AGE`` seconds."""
+        oldest = clock.monotonic() - SAMPLE_AGE
         with self._lock:
-            return list(self._values)
+            return [seconds for at, seconds in self._values if at >= oldest]
 
     def clear(self) -> None:
         with self._lock:
@@ -199,16 +203,20 @@ class CheckDurations:
     def padding(self, seed: Callable[[], None]) -> float:
         """A duration to answer an unknown lookup part in: a recent real one, with jitter.
 
-        Before the process has checked any receipt, ``seed`` runs one real derivation (once
-        per process) so that even the first answers take what a real check takes."""
+        Without a real check in the last ``SAMPLE_AGE`` seconds, ``seed`` runs one real
+        derivation first (one at a time; at most one per ``SAMPLE_AGE`` in a quiet process):
+        the first answers of a process take what a real check takes, and durations from a past
+        flood, when checks waited seconds for a slot, do not linger into a quiet time when
+        real checks answer at once."""
         values = self.snapshot()
         if not values:
             with self._seed_lock:
-                if not self.snapshot():
+                values = self.snapshot()
+                if not values:
                     started = clock.monotonic()
                     seed()
-                    self.record(clock.monotonic() - started)
-            values = self.snapshot()
+                    values = [clock.monotonic() - started]
+                    self.record(values[0])
         return _random.choice(values) * _random.uniform(*JITTER)
 
 

@@ -162,6 +162,24 @@ def test_an_unknown_lookup_part_is_answered_after_a_real_checks_time(
 
 
 @pytest.mark.django_db
+def test_the_padding_forgets_durations_of_a_past_flood(
+    ready: tuple[World, World], clock: FakeClock
+) -> None:
+    """Checks that waited seconds for a slot during a flood must not make unknown lookup parts
+    slow (and so recognisable) once the flood is over and real checks answer at once."""
+    a, _b = ready
+    receipt_gate.durations.record(5.0)  # as a check during a flood would
+    assert login(a, crypto.generate_receipt().formatted) == 200
+    (padding,) = clock.take()
+    assert 5.0 * receipt_gate.JITTER[0] <= padding <= 5.0 * receipt_gate.JITTER[1]
+    clock.offset += receipt_gate.SAMPLE_AGE + 1
+    assert login(a, crypto.generate_receipt().formatted) == 200
+    (padding,) = clock.take()
+    (fresh,) = receipt_gate.durations.snapshot()  # one real derivation, measured just now
+    assert fresh < 5.0 and padding <= fresh * receipt_gate.JITTER[1]
+
+
+@pytest.mark.django_db
 def test_unknown_lookup_parts_slow_down_exactly_like_known_ones(
     ready: tuple[World, World], clock: FakeClock, sensitive: SensitiveRegistry
 ) -> None:
