@@ -210,13 +210,19 @@ class CheckDurations:
         real checks answer at once."""
         values = self.snapshot()
         if not values:
-            with self._seed_lock:
+            # Waiting for another request's measurement is bounded like a wait for a slot:
+            # under saturation, a queue of unknown receipts must not try one after the other.
+            if not self._seed_lock.acquire(timeout=crypto.slot_config()[1]):
+                raise crypto.BusyError("all Argon2id slots are busy")
+            try:
                 values = self.snapshot()
                 if not values:
                     started = clock.monotonic()
                     seed()
                     values = [clock.monotonic() - started]
                     self.record(values[0])
+            finally:
+                self._seed_lock.release()
         return _random.choice(values) * _random.uniform(*JITTER)
 
 

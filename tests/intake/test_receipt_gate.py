@@ -180,6 +180,22 @@ def test_the_padding_forgets_durations_of_a_past_flood(
 
 
 @pytest.mark.django_db
+def test_with_nothing_measured_and_no_slot_an_unknown_receipt_is_busy_like_a_real_one(
+    ready: tuple[World, World], clock: FakeClock, sensitive: SensitiveRegistry
+) -> None:
+    a, _b = ready
+    genuine = file_case(a, sensitive)
+    crypto.configure_slots(1, 0.0)
+    try:
+        with crypto.argon2_slot():
+            assert login(a, crypto.generate_receipt().formatted) == 503
+            assert login(a, with_wrong_secret(genuine)) == 503
+    finally:
+        crypto.configure_slots(2, 5.0)
+    assert receipt_gate.durations.snapshot() == []
+
+
+@pytest.mark.django_db
 def test_unknown_lookup_parts_slow_down_exactly_like_known_ones(
     ready: tuple[World, World], clock: FakeClock, sensitive: SensitiveRegistry
 ) -> None:
