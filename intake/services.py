@@ -313,18 +313,35 @@ def case_for_receipt(*, tenant: Tenant, receipt_text: str) -> tuple[Case, bytes]
     """The case and its key for a receipt typed by the reporter; None if it opens nothing.
 
     A malformed receipt raises ``crypto.ReceiptFormatError`` before any database access; an
-    unknown lookup part costs one indexed query and no Argon2 run.
+    unknown lookup part costs one indexed query and no Argon2 run. The database connection is
+    given back before Argon2 runs (``whistle.db.db_release``). No throttling here: the mailbox
+    login goes through ``intake.receipt_gate`` with :func:`receipt_case_find` and
+    :func:`receipt_case_key`.
     """
     receipt = crypto.parse_receipt(receipt_text)
-    case = (
+    case = receipt_case_find(tenant=tenant, receipt=receipt)
+    if case is None:
+        return None
+    db_release()
+    key = receipt_case_key(case=case, receipt=receipt)
+    return None if key is None else (case, key)
+
+
+def receipt_case_find(*, tenant: Tenant, receipt: crypto.Receipt) -> Case | None:
+    """The tenant's case with this receipt's lookup part (one indexed query, no Argon2)."""
+    return (
         Case.objects.select_related("tenant")
         .filter(tenant=tenant, receipt_lookup=receipt.lookup, key_for_receipt__isnull=False)
         .first()
     )
-    if case is None:
-        return None
+
+
+def receipt_case_key(*, case: Case, receipt: crypto.Receipt) -> bytes | None:
+    """The case key if the receipt's secret opens it, else None: one Argon2id run through the
+    process's slots (``crypto.BusyError`` when none frees in time). Touches no database:
+    release the connection before calling it."""
     try:
-        key = crypto.unwrap_with_secret(
+        return crypto.unwrap_with_secret(
             receipt.secret,
             bytes(case.key_for_receipt or b""),
             context=case_receipt_context(case),
@@ -332,7 +349,6 @@ def case_for_receipt(*, tenant: Tenant, receipt_text: str) -> tuple[Case, bytes]
         )
     except crypto.DecryptionError:
         return None
-    return case, key
 
 
 def case_key_for_receipt(*, tenant: Tenant, receipt_text: str) -> bytes | None:

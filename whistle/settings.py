@@ -254,9 +254,11 @@ INTAKE_SUBMISSIONS_ALERT_HOUR = env.integer("INTAKE_SUBMISSIONS_ALERT_HOUR", 300
 INTAKE_FLOOD_WRITING_SECONDS = env.integer("INTAKE_FLOOD_WRITING_SECONDS", 120, minimum=0)
 INTAKE_POW_BITS = env.integer("INTAKE_POW_BITS", 18, minimum=0)
 INTAKE_MIN_STEP_SECONDS = env.integer("INTAKE_MIN_STEP_SECONDS", 4, minimum=0)
-# Abuse limits (intake/throttle.py): receipt tries per minute in the whole deployment (5 per
-# receipt per 15 minutes is fixed).
-INTAKE_RECEIPT_TRIES_PER_MINUTE = env.integer("INTAKE_RECEIPT_TRIES_PER_MINUTE", 600, minimum=1)
+# Receipt checks per tenant and minute of lookup parts that had wrong secrets in the last 15
+# minutes (intake/receipt_gate.py); lookup parts without recent failures never count.
+INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE = env.integer(
+    "INTAKE_RECEIPT_FAILED_CHECKS_PER_TENANT_MINUTE", 30, minimum=1
+)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

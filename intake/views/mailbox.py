@@ -4,6 +4,7 @@ what was being written when that happened is kept."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -19,12 +20,13 @@ from django.utils.translation import gettext_lazy
 import crypto
 from chat.models import Message
 from chat.services import MAX_BODY, message_post, messages_for
-from intake import services, throttle
+from intake import receipt_gate, services
 from intake.access import access_reporter_case
 from intake.attachments import attachment_receive_many, upload_problems
 from intake.models import Case
 from intake.questionnaire import localised, render_answers
 from intake.views.common import reporter_tenant
+from whistle.db import db_release
 from whistle.http import TenantRequest
 from whistle.tenants.models import Tenant
 from whistle.vault import get_vault
@@ -61,6 +63,13 @@ def _neutral_error() -> str:
     return _(
         "We could not open a report with this code. Check that you typed it correctly and try "
         "again. If you keep seeing this message, wait a few minutes."
+    )
+
+
+def _typing_error() -> str:
+    return _(
+        "This code is incomplete or contains a typing error. Check it against your note: it "
+        "has seven groups of four letters and digits."
     )
 
 
@@ -108,27 +117,48 @@ def mailbox_view(request: TenantRequest) -> HttpResponse:
 
 
 def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
+    """Open the mailbox with a receipt (rules and their reasons: ``intake.receipt_gate``).
+
+    A malformed receipt is answered at once (the check character is public: the answer tells
+    nothing). Otherwise one indexed query finds the case, the database connection goes back
+    to the pool, and the gate runs the Argon2 check, or for an unknown lookup part an
+    equally long pause, so no request holds a connection while it waits for or runs Argon2.
+    Every refusal re-renders the form with what was typed, the unsent message included.
+    """
     form = ReceiptForm(request.POST)
     if not form.is_valid():
         return render(request, "intake/mailbox_login.html", {"form": form})
-    text = form.cleaned_data["receipt"]
-    found = None
-    if not throttle.hit(throttle.RECEIPT_TRIES_GLOBAL, "all"):
-        form.add_error(None, _neutral_error())
-        return render(request, "intake/mailbox_login.html", {"form": form}, status=429)
     try:
-        receipt = crypto.parse_receipt(text)
-        if throttle.hit(throttle.RECEIPT_TRIES_PER_LOOKUP, f"{tenant.pk}:{receipt.lookup}"):
-            found = services.case_for_receipt(tenant=tenant, receipt_text=text)
+        receipt = crypto.parse_receipt(form.cleaned_data["receipt"])
     except crypto.ReceiptFormatError:
-        found = None
+        form.add_error("receipt", _typing_error())
+        return render(request, "intake/mailbox_login.html", {"form": form})
+    case = services.receipt_case_find(tenant=tenant, receipt=receipt)
+    db_release()
+    check = None if case is None else partial(services.receipt_case_key, case=case, receipt=receipt)
+    try:
+        key = receipt_gate.attempt(
+            tenant_id=str(tenant.public_id), lookup=receipt.lookup, check=check
+        )
     except crypto.BusyError:
         form.add_error(None, _("The service is very busy right now. Please try again in a moment."))
-        return render(request, "intake/mailbox_login.html", {"form": form}, status=503)
-    if found is None:
+        response = render(request, "intake/mailbox_login.html", {"form": form}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    except receipt_gate.TooManyAttempts:
+        form.add_error(
+            None,
+            _(
+                "There have been too many attempts to open mailboxes here in the last minute. "
+                "Please wait a minute and try again."
+            ),
+        )
+        response = render(request, "intake/mailbox_login.html", {"form": form}, status=429)
+        response["Retry-After"] = str(receipt_gate.BUDGET_WINDOW)
+        return response
+    if case is None or key is None:
         form.add_error(None, _neutral_error())
         return render(request, "intake/mailbox_login.html", {"form": form})
-    case, key = found
     request.session.cycle_key()
     vault = get_vault(request)
     vault.rotate()
