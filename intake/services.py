@@ -351,6 +351,28 @@ def receipt_case_key(*, case: Case, receipt: crypto.Receipt) -> bytes | None:
         return None
 
 
+def receipt_rewrap_if_stale(*, case: Case, receipt: crypto.Receipt, case_key: bytes) -> None:
+    """After a successful check, wrap the case key under the receipt again if the stored wrap
+    was made with older costs or derivation (as a password is re-hashed at login), so later
+    logins cost today's Argon2id. Best effort: when no Argon2 slot is free, the next login
+    tries again. Touches no database while Argon2 runs; the update only replaces the wrap
+    that was checked, so a case shredded meanwhile stays shredded."""
+    stored = bytes(case.key_for_receipt or b"")
+    if not stored or crypto.wrap_is_current(stored, kdf_params()):
+        return
+    try:
+        fresh = crypto.wrap_with_secret(
+            receipt.secret,
+            case_key,
+            params=kdf_params(),
+            context=case_receipt_context(case),
+            pepper=_pepper(),
+        )
+    except crypto.BusyError:
+        return
+    Case.objects.filter(pk=case.pk, key_for_receipt=stored).update(key_for_receipt=fresh)
+
+
 def case_key_for_receipt(*, tenant: Tenant, receipt_text: str) -> bytes | None:
     found = case_for_receipt(tenant=tenant, receipt_text=receipt_text)
     return None if found is None else found[1]

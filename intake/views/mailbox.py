@@ -159,6 +159,7 @@ def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
     if case is None or key is None:
         form.add_error(None, _neutral_error())
         return render(request, "intake/mailbox_login.html", {"form": form})
+    services.receipt_rewrap_if_stale(case=case, receipt=receipt, case_key=key)
     request.session.cycle_key()
     vault = get_vault(request)
     vault.rotate()
