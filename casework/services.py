@@ -324,9 +324,13 @@ def case_record_by_handler(
     """A handler records a report received another way; the reporter gets a receipt slip."""
     if channel not in (Case.Channel.PHONE, Case.Channel.LETTER, Case.Channel.IN_PERSON):
         raise WorkflowError(_("Choose how the report was received."))
-    with transaction.atomic():
-        submission = intake_services.case_submit(
-            tenant=tenant, office=office, answers=answers, category=category, channel=channel
-        )
-        _audit(submission.case, actor, "case.handler_intake")
-    return submission
+    # Not inside a transaction of ours: case_submit runs Argon2 before its own transaction,
+    # holding no database connection; the audit event commits with the case.
+    return intake_services.case_submit(
+        tenant=tenant,
+        office=office,
+        answers=answers,
+        category=category,
+        channel=channel,
+        also=lambda case: _audit(case, actor, "case.handler_intake"),
+    )

@@ -7,7 +7,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,7 @@ def case_submit(
     contact: dict[str, str] | None = None,
     channel: str = Case.Channel.WEB,
     flood: str = "",
+    also: Callable[[Case], None] | None = None,
 ) -> Submission:
     """Create a case atomically and return it with its receipt, to be shown once.
 
@@ -175,7 +176,9 @@ def case_submit(
     Idempotent per ``case_id``: if that case exists already (an earlier try committed, or a
     double click), it is returned and nothing new is written. The Argon2id wrap runs before
     the transaction with this thread's database connections given back (``db_release``), so
-    no connection is held while waiting for or running Argon2 (DESIGN §3).
+    no connection is held while waiting for or running Argon2 (DESIGN §3). So call it outside
+    any transaction; what must commit with the case (a higher layer's audit event) goes in
+    ``also``, which runs inside the case's transaction.
 
     Raises:
         crypto.BusyError: no Argon2 slot in time; nothing was written.
@@ -216,6 +219,7 @@ def case_submit(
                 answers=answers,
                 contact=contact,
                 files=files,
+                also=also,
             )
         except ReceiptClash:
             if receipt is not None:
@@ -231,6 +235,7 @@ def _file(
     answers: dict[str, Any],
     contact: dict[str, str] | None,
     files: Sequence[DraftFile],
+    also: Callable[[Case], None] | None,
 ) -> Submission:
     keypair = case.office_keypair
     assert keypair is not None  # noqa: S101 (set by case_submit)
@@ -257,6 +262,8 @@ def _file(
             attachments_create(
                 case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
             )
+            if also is not None:
+                also(case)
     except IntegrityError:
         # Either this draft's case was committed meanwhile (a parallel try of the same draft),
         # or the receipt's lookup part belongs to another case.

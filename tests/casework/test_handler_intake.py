@@ -53,3 +53,54 @@ def test_key_events_are_audited(world_a: World) -> None:
     lead.post(f"/staff/offices/{world_a.office.public_id}/keys/grant/{colleague.public_id}/")
     verbs = list(AuditEvent.objects.filter(tenant=world_a.tenant).values_list("verb", flat=True))
     assert "key.office_created" in verbs and "key.granted" in verbs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handler_recorded_report_holds_no_connection_while_waiting_for_argon2(
+    world_a: World,
+) -> None:
+    """Argon2 runs before the case's transaction (DESIGN §3), for handlers' reports too."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    from crypto.kdf import argon2_slot, configure_slots, slot_config
+    from tests.intake.test_submission import _connections_in_use, _waiting_for_a_slot
+
+    lead, _recovery = setup_keys(world_a)
+    url = f"/staff/offices/{world_a.office.public_id}/record/"
+    data = {
+        "tenant": str(world_a.tenant.public_id),
+        "channel": "letter",
+        "category": "other",
+        "what": "A letter about the canteen.",
+    }
+    before = slot_config()
+    configure_slots(1, 60)
+    result: dict[str, int] = {}
+
+    def send() -> None:
+        try:
+            result["status"] = lead.post(url, data, HTTP_ACCEPT_LANGUAGE="en").status_code
+        finally:
+            connections.close_all()
+
+    try:
+        with argon2_slot():
+            connection.close()
+            sender = threading.Thread(target=send)
+            sender.start()
+            deadline = time.monotonic() + 30
+            while not _waiting_for_a_slot():
+                assert time.monotonic() < deadline and sender.is_alive(), "never waited"
+                time.sleep(0.01)
+            assert _connections_in_use() == 0, "the waiting request holds a connection"
+        sender.join(timeout=60)
+    finally:
+        configure_slots(*before)
+    assert result["status"] == 200
+    case = Case.objects.get()
+    assert AuditEvent.objects.filter(
+        case_public_id=case.public_id, verb="case.handler_intake"
+    ).exists()
