@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+import crypto
 from casework import flood, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
@@ -568,6 +569,16 @@ def record_view(request: StaffRequest, office_id: str) -> HttpResponse:
             )
         except intake_services.OfficeNotReady:
             form.add_error(None, _("This office cannot receive reports until its keys are set up."))
+        except crypto.BusyError:
+            form.add_error(
+                None,
+                _(
+                    "The service is very busy right now. Nothing was saved; what you entered is "
+                    "kept below. Please try again in a moment."
+                ),
+            )
+            context = {"office": membership.office, "form": form}
+            return render(request, "casework/record.html", context, status=503)
         else:
             case = submission.case
             return render(

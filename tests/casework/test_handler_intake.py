@@ -104,3 +104,29 @@ def test_a_handler_recorded_report_holds_no_connection_while_waiting_for_argon2(
     assert AuditEvent.objects.filter(
         case_public_id=case.public_id, verb="case.handler_intake"
     ).exists()
+
+
+@pytest.mark.django_db
+def test_a_busy_server_keeps_what_the_handler_entered(world_a: World) -> None:
+    from crypto.kdf import argon2_slot, configure_slots, slot_config
+
+    lead, _recovery = setup_keys(world_a)
+    url = f"/staff/offices/{world_a.office.public_id}/record/"
+    data = {
+        "tenant": str(world_a.tenant.public_id),
+        "channel": "phone",
+        "category": "other",
+        "what": "A caller about the canteen.",
+    }
+    before = slot_config()
+    configure_slots(1, 0)
+    try:
+        with argon2_slot():  # every slot taken: no Argon2 run can start
+            response = lead.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    finally:
+        configure_slots(*before)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "The service is very busy right now. Nothing was saved" in page
+    assert "A caller about the canteen." in page
+    assert not Case.objects.exists()
