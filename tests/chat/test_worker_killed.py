@@ -134,7 +134,10 @@ def test_a_notice_interrupted_by_a_killed_worker_is_sent_exactly_once(
 
         # The task comes back once its visibility timeout is over: start the next worker then
         # (a worker looks for such tasks when it starts, and then only every 100 s).
-        (_tag, delivered_at), *_ = broker.zrange("unacked_index", 0, 0, withscores=True)
+        entries: list[tuple[bytes, float]] = list(
+            broker.zrange("unacked_index", 0, 0, withscores=True)  # type: ignore[arg-type]
+        )
+        delivered_at = float(entries[0][1])
         wait_for(
             lambda: time.time() > delivered_at + VISIBILITY_TIMEOUT + 0.5,
             what="the visibility timeout",
