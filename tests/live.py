@@ -133,6 +133,10 @@ class TcpProxy:
 
     def cut(self) -> None:
         if self._listener is not None:
+            # close() alone does not wake a thread blocked in accept(), and the socket would
+            # go on accepting; shutdown() does (and the port then refuses).
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
