@@ -258,9 +258,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.run_retention",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Hourly: a file is removed within an hour of reaching casework.retention.orphan_age().
     "purge-orphan-files": {
         "task": "casework.tasks.purge_orphan_files",
-        "schedule": crontab(hour=4, minute=10),
+        "schedule": crontab(minute=41),
     },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",

@@ -33,6 +33,17 @@ def upload_problems(request: HttpRequest) -> list[str]:
     return list(problems)
 
 
+def add_upload_problem(request: HttpRequest | None, message: str) -> None:
+    """Record a message about a file that was not added (too large, no room to store it)."""
+    if request is None:
+        return
+    problems = getattr(request, PROBLEMS, None)
+    if problems is None:
+        problems = []
+        setattr(request, PROBLEMS, problems)
+    problems.append(message)
+
+
 class EncryptedSpoolUploadHandler(FileUploadHandler):
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
@@ -45,13 +56,10 @@ class EncryptedSpoolUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         if start + len(raw_data) > self.limit:
             self.spool.close()
-            problems = getattr(self.request, PROBLEMS, None)
-            if problems is None:
-                problems = []
-                setattr(self.request, PROBLEMS, problems)
-            problems.append(
+            add_upload_problem(
+                self.request,
                 _("“%(name)s” was not added: a file may be at most %(mb)s MB.")
-                % {"name": self.file_name, "mb": self.limit_mb}
+                % {"name": self.file_name, "mb": self.limit_mb},
             )
             raise SkipFile
         self.spool.write(raw_data)
