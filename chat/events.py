@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -65,6 +66,16 @@ def _send_group(group: str, event: dict[str, str]) -> None:
     sender = threading.Thread(target=lambda: asyncio.run(send()), daemon=True)
     sender.start()
     sender.join(timeout=PUBLISH_TIMEOUT + 1)
+
+
+async def publish(layer: Any, group: str, event: dict[str, str]) -> None:
+    """``group_send`` from a consumer's event loop, best effort like ``_send_group``: a socket
+    that stored a message still confirms it when Redis is down (the other side's page catches
+    up when it reconnects)."""
+    try:
+        await asyncio.wait_for(layer.group_send(group, event), PUBLISH_TIMEOUT)
+    except Exception as error:  # Redis down, timed out, refused
+        _publish_failed(event, error)
 
 
 def _publish_failed(event: dict[str, str], error: BaseException) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
@@ -118,3 +119,44 @@ def test_a_notice_that_could_not_be_queued_is_caught_up(
     output = broker_down.output(tail=10**7)
     assert "office notice not queued" in output
     assert "SENTINEL-broker-down" not in output
+
+
+def test_a_message_sent_over_the_socket_is_confirmed_when_redis_goes_down(
+    world_a: World, transactional_db: None, sensitive: SensitiveRegistry
+) -> None:
+    """Redis goes away while the reporter's page is open: the message written on the socket is
+    stored and confirmed ("sent"), so the page does not offer it again (a resend would store it
+    twice)."""
+    import json
+
+    from django.conf import settings
+
+    from tests.chat.test_two_servers import _socket
+    from tests.live import TcpProxy
+
+    sensitive.add("SENTINEL-socket-redis-down")
+    redis_url = urlsplit(settings.REDIS_URL)
+    proxy = TcpProxy(redis_url.hostname or "127.0.0.1", redis_url.port or 6379)
+    server = _start(
+        live_env(REDIS_URL=redis_url._replace(netloc=f"127.0.0.1:{proxy.port}").geturl())
+    )
+    try:
+        _lead, case, receipt = filed_case(world_a)
+        client = reporter()
+        open_mailbox(client, world_a, receipt)
+        with _socket(server, f"/t/{world_a.tenant.slug}/ws/mailbox/", client) as ws:
+            proxy.cut()
+            ws.send(json.dumps({"type": "send", "body": "SENTINEL-socket-redis-down"}))
+            deadline = time.monotonic() + 30
+            kinds = []
+            while time.monotonic() < deadline:
+                event = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+                kinds.append(event.get("type"))
+                if event.get("type") == "sent":
+                    break
+            assert "sent" in kinds, kinds
+        assert Message.objects.filter(case=case, side=Message.Side.REPORTER).count() == 1
+        assert "SENTINEL-socket-redis-down" not in server.output(tail=10**7)
+    finally:
+        server.stop()
+        proxy.close()
