@@ -28,7 +28,7 @@ from intake.drafts import Draft, DraftFile
 from intake.files import CleanReport, IncompleteOutputError, clean, copy_through, labels, sniff
 from intake.services import attachment_stream_context
 from whistle.tenants.models import Tenant
-from whistle.uploads import add_upload_problem, upload_problems
+from whistle.uploads import NO_ROOM, add_upload_problem, upload_problems
 
 __all__ = [
     "StorageFullError",
@@ -40,8 +40,6 @@ __all__ = [
 ]
 
 STORAGE_PREFIX = "files"
-# A storage without room: no space left, quota exceeded, file too large for the file system.
-_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ def attachment_receive(
             # at the next purge, or the disk stays full for everybody.
             _remove_partial(name)
             src.close()
-            if error.errno in _FULL:
+            if error.errno in NO_ROOM:
                 logger.warning("file not stored: storage full (%s)", errno.errorcode[error.errno])
                 raise StorageFullError from None
             raise

@@ -119,3 +119,53 @@ def test_orphan_purge_keeps_files_of_live_drafts_and_removes_old_orphans(
     with time_machine.travel(timezone.now() + orphan_age() + datetime.timedelta(minutes=1)):
         assert purge_orphan_files() == 1  # abandoned longer than any draft lives
     assert not draft_file.exists()
+
+
+@pytest.fixture
+def full_tmp(full_disk: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Path]:
+    """The temporary directory (where request bodies and uploads spool, encrypted) is the full
+    file system; the file store is not."""
+    import tempfile
+
+    settings.MEDIA_ROOT = full_disk.parent / "store"
+    monkeypatch.setattr(tempfile, "tempdir", str(full_disk))
+    yield full_disk
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_spool_finds_no_room_is_skipped_and_the_message_sent(
+    world_a: World, full_tmp: Path
+) -> None:
+    _lead, case, receipt = filed_case(world_a)
+    client = reporter()
+    open_mailbox(client, world_a, receipt)
+    response = client.post(
+        base(world_a) + "mailbox/message/",
+        {"body": "the text is kept", "files": [_too_big()]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Your message has been sent to the office." in html
+    assert "“film.bin” was not stored: there is no room for it at the moment." in html
+    assert Message.objects.filter(case=case).count() == 1
+    assert _files(full_tmp) == []
+    # No temporary file is left open either (an unlinked open file still takes the room).
+    assert shutil.disk_usage(full_tmp).free == shutil.disk_usage(full_tmp).total
+
+
+def test_a_request_body_that_finds_no_room_gets_a_503_not_a_500(
+    world_a: World, asgi_server: int, full_tmp: Path
+) -> None:
+    from tests.live import Browser
+
+    _lead, _case, receipt = filed_case(world_a)
+    client = reporter()
+    open_mailbox(client, world_a, receipt)
+    browser = Browser.from_client(asgi_server, client, language="de")
+    answer = browser.post(base(world_a) + "mailbox/message/", {"body": "x" * (3 * SIZE)})
+    assert answer.status == 503
+    assert "Ihre Sendung konnte nicht angenommen werden" in answer.body
+    assert _files(full_tmp) == []
+    assert shutil.disk_usage(full_tmp).free == shutil.disk_usage(full_tmp).total
+    assert browser.get(base(world_a) + "mailbox/").status == 200  # nothing else is affected
