@@ -2,6 +2,23 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+
+def covered_so_far(apps, schema_editor):
+    # A notice already sent covered the reporter's messages before it; without this the
+    # catch-up job would send every case with unread messages one more notice.
+    Message = apps.get_model("chat", "Message")
+    OfficeNotification = apps.get_model("chat", "OfficeNotification")
+    newest = (
+        Message.objects.filter(case=OuterRef("case"), side="reporter")
+        .order_by()
+        .values("case")
+        .annotate(newest=Max("id"))
+        .values("newest")
+    )
+    OfficeNotification.objects.update(last_message_id=Coalesce(Subquery(newest), 0))
 
 
 class Migration(migrations.Migration):
@@ -23,6 +40,7 @@ class Migration(migrations.Migration):
             name='last_sent_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.RunPython(covered_so_far, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='message',
             index=models.Index(condition=models.Q(('read', False), ('side', 'reporter')), fields=['case', 'id'], name='chat_msg_unread_reporter'),
