@@ -73,6 +73,9 @@ def test_messages_are_sent_and_noticed_later_with_redis_down(
     )
     assert sent.status == 302, sent.body[:2000]
     assert sent.headers["location"].endswith("/mailbox/")
+    page = browser.get(sent.headers["location"])
+    assert page.status == 200
+    assert "Your message has been sent to the office." in page.body
     stored = Message.objects.filter(case=case, side=Message.Side.REPORTER)
     assert stored.count() == 1
     # Nothing could be queued; the catch-up job (here in this process, whose Redis works)
