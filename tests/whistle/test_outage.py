@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -137,3 +138,46 @@ def test_redis_outage_answers_503_where_redis_is_needed(
         assert browser.get("/readyz").status == 503
     finally:
         server.stop()
+
+
+def test_only_outages_become_503_and_only_typed_text_is_shown(rf: Any) -> None:
+    """The 500 handler: a bug stays a 500; an outage (also one wrapped in another exception)
+    is a 503 showing the text fields of the form, never the receipt, the CSRF token, the
+    message carried through the receipt form, the honeypot or buttons."""
+    import psycopg_pool
+    import redis
+
+    from whistle.outage import server_error_view
+
+    request = rf.post(
+        "/t/alpha/mailbox/",
+        {
+            "receipt": "SECRET-RECEIPT",
+            "csrfmiddlewaretoken": "TOKEN-VALUE",
+            "pending_message": "HIDDEN-TEXT",
+            "website": "HONEYPOT",
+            "action": "next",
+            "what": TYPED,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    def answer(error: BaseException) -> Any:
+        try:
+            raise error
+        except BaseException:
+            return server_error_view(request)
+
+    assert answer(ValueError("a bug")).status_code == 500
+    try:
+        raise psycopg_pool.PoolTimeout("no connection")
+    except psycopg_pool.PoolTimeout as cause:
+        wrapped = RuntimeError("while reading the session")
+        wrapped.__cause__ = cause
+    for error in (wrapped, redis.exceptions.ConnectionError("refused")):
+        response = answer(error)
+        assert response.status_code == 503
+        page = response.content.decode()
+        assert _typed_shown(page)
+        for never in ("SECRET-RECEIPT", "TOKEN-VALUE", "HIDDEN-TEXT", "HONEYPOT", ">next<"):
+            assert never not in page
