@@ -181,3 +181,23 @@ def test_only_outages_become_503_and_only_typed_text_is_shown(rf: Any) -> None:
         assert _typed_shown(page)
         for never in ("SECRET-RECEIPT", "TOKEN-VALUE", "HIDDEN-TEXT", "HONEYPOT", ">next<"):
             assert never not in page
+
+
+def test_the_handlers_reply_is_shown_back_but_never_a_login_form(rf: Any) -> None:
+    import redis
+
+    from whistle.outage import server_error_view
+
+    def page(path: str, form: dict[str, str]) -> str:
+        request = rf.post(path, form, HTTP_ACCEPT_LANGUAGE="de")
+        try:
+            raise redis.exceptions.TimeoutError("no answer")
+        except redis.exceptions.TimeoutError:
+            response = server_error_view(request)
+        assert response.status_code == 503
+        return str(response.content.decode())
+
+    reply = page("/staff/offices/o/cases/c/do/reply/", {"body": TYPED})
+    assert _typed_shown(reply) and "Vorübergehend nicht erreichbar" in reply
+    login = page("/staff/login/", {"email": "someone@example.org", "password": "PASSWORD-VALUE"})
+    assert "PASSWORD-VALUE" not in login and "<textarea" not in login
