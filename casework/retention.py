@@ -19,8 +19,8 @@ and completes them before anything else."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +56,8 @@ BATCH_SIZE = 2000  # cases per batch: per-batch costs amortised, each transactio
 # requests for a moment (docs/performance.md, retention: the inbox of other offices).
 BATCH_PAUSE = 0.1
 EXTENSION_YEARS = 1
+
+logger = logging.getLogger(__name__)
 
 
 # --- policy ---------------------------------------------------------------------------------
@@ -235,8 +237,14 @@ def deletion_approve(*, proposal: DeletionProposal, actor: User) -> None:
 
 
 def _delete_file(name: str) -> None:
-    with contextlib.suppress(FileNotFoundError):  # a previous run removed it
+    """After commit: best effort. The file's key is shredded already; one left behind (the
+    storage failed) has no row and goes with the orphan purge."""
+    try:
         default_storage.delete(name)
+    except FileNotFoundError:
+        pass  # a previous run removed it
+    except OSError as error:
+        logger.warning("file not deleted (%s); the orphan purge will", type(error).__name__)
 
 
 def _in(values: Sequence[int] | Sequence[uuid.UUID]) -> Any:
