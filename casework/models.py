@@ -55,12 +55,14 @@ class CaseExclusion(models.Model):
 
 
 class ReminderSent(models.Model):
-    """One reminder e-mail that went out; the unique key makes sending idempotent."""
+    """One reminder due (the unique key: recorded once per case, deadline, stage and day) and
+    when its e-mail went out (``sent_at``, set after sending: casework.tasks)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
     deadline = models.CharField(max_length=16)  # "acknowledge" or "feedback"
     stage = models.CharField(max_length=16)  # "before", "due", "overdue"
     on_date = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -9,19 +9,24 @@ outstanding, in each tenant's own calendar:
   when the assignee is marked away.
 
 A ``ReminderSent`` row (unique per case, deadline, stage and day) is written before the mail
-is queued, so a second run on the same day, or a retried task, sends nothing twice. The mail
-task gets the row's id only.
+is queued, so a second run on the same day queues nothing new. The mail task gets the row's id
+only; it sends under the row's lock and marks the row sent *after* sending
+(``casework.tasks.send_reminder_mail``): a worker killed while mailing leaves it unmarked, the
+task runs again (acknowledged late), and a second run after the mark sends nothing. Rows whose
+mail was not sent (the broker was down, the task failed) are queued again by the next run.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from casework.models import CaseExclusion, ReminderSent
 from intake.models import Case, tenant_today
@@ -29,6 +34,8 @@ from whistle.accounts.models import User
 from whistle.tenants.models import Membership
 
 BEFORE_DAYS = 2
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,19 +103,40 @@ def recipients(case: Case, stage: str) -> list[User]:
     return list(unique.values())
 
 
-def schedule_reminders() -> list[int]:
-    """Record each reminder due today once and queue its mail (after commit); returns row ids."""
+# Unsent reminders are queued again by later runs for this long (a day's reminder that could
+# not go out for longer is superseded by the next day's).
+RETRY_DAYS = 1
+
+
+def _queue(reminder_pk: int) -> None:
+    """Queue one reminder's mail. Best effort: the next run queues it again while unsent."""
     from casework.tasks import send_reminder_mail
 
-    queued = []
+    try:
+        send_reminder_mail.delay(reminder_pk)
+    except Exception as error:  # broker down or the eager task failed
+        logger.warning("reminder mail not queued (%s); the next run retries", type(error).__name__)
+
+
+def schedule_reminders() -> list[int]:
+    """Record each reminder due today once and queue its mail (after commit), and queue again
+    the recent ones whose mail has not gone out; returns the row ids queued."""
+    recorded = []
     for due in due_reminders():
         try:
             with transaction.atomic():
                 sent = ReminderSent.objects.create(
                     case=due.case, deadline=due.deadline, stage=due.stage, on_date=due.on_date
                 )
-                transaction.on_commit(partial(send_reminder_mail.delay, sent.pk))
         except IntegrityError:
-            continue  # already sent today
-        queued.append(sent.pk)
+            continue  # already recorded today
+        recorded.append(sent.pk)
+    since = timezone.now().date() - datetime.timedelta(days=RETRY_DAYS + 1)
+    queued = list(
+        ReminderSent.objects.filter(sent_at__isnull=True, on_date__gte=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in queued:
+        transaction.on_commit(partial(_queue, pk))
     return queued

@@ -19,8 +19,8 @@ and completes them before anything else."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +56,8 @@ BATCH_SIZE = 2000  # cases per batch: per-batch costs amortised, each transactio
 # requests for a moment (docs/performance.md, retention: the inbox of other offices).
 BATCH_PAUSE = 0.1
 EXTENSION_YEARS = 1
+
+logger = logging.getLogger(__name__)
 
 
 # --- policy ---------------------------------------------------------------------------------
@@ -235,8 +237,14 @@ def deletion_approve(*, proposal: DeletionProposal, actor: User) -> None:
 
 
 def _delete_file(name: str) -> None:
-    with contextlib.suppress(FileNotFoundError):  # a previous run removed it
+    """After commit: best effort. The file's key is shredded already; one left behind (the
+    storage failed) has no row and goes with the orphan purge."""
+    try:
         default_storage.delete(name)
+    except FileNotFoundError:
+        pass  # a previous run removed it
+    except OSError as error:
+        logger.warning("file not deleted (%s); the orphan purge will", type(error).__name__)
 
 
 def _in(values: Sequence[int] | Sequence[uuid.UUID]) -> Any:
@@ -518,16 +526,29 @@ def retention_run(
     return report
 
 
-def purge_orphan_files(*, older_than: datetime.timedelta = datetime.timedelta(days=1)) -> int:
+def orphan_age() -> datetime.timedelta:
+    """How old a file without a row must be before the purge removes it.
+
+    It cannot be minutes: a draft's files have no row until the report is sent, nothing
+    outside the reporter's encrypted session says which files a draft holds, and the server
+    keeps a session for ``SESSION_COOKIE_AGE`` after its last change, so a draft may hold a
+    file for longer than that. Twice the session age (a day by default) leaves a reporter who
+    keeps working on a draft a whole session's time. What must go at once, the part of a file
+    that a full storage could not finish, is removed by ``intake.attachments`` as it fails."""
+    return datetime.timedelta(seconds=2 * settings.SESSION_COOKIE_AGE)
+
+
+def purge_orphan_files(*, older_than: datetime.timedelta | None = None) -> int:
     """Delete attachment ciphertexts with no row: left by abandoned drafts (their key was only
-    in the draft's session) or by an interrupted deletion. Young files may belong to a draft
-    being written, so only files older than ``older_than`` go."""
+    in the draft's session), by an interrupted deletion, or by a process killed while it wrote
+    one. Young files may belong to a draft being written, so only files older than
+    ``older_than`` (``orphan_age()``) go."""
     from django.utils import timezone
 
     from intake.attachments import STORAGE_PREFIX
 
     known = set(Attachment.objects.values_list("storage_name", flat=True))
-    cutoff = timezone.now() - older_than
+    cutoff = timezone.now() - (older_than if older_than is not None else orphan_age())
     removed = 0
     try:
         folders, _files = default_storage.listdir(STORAGE_PREFIX)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from casework.models import ReminderSent
 from casework.reminders import recipients, schedule_reminders
@@ -18,30 +19,36 @@ def send_deadline_reminders() -> int:
 
 @shared_task
 def send_reminder_mail(reminder_id: int) -> int:
-    """Send one content-free reminder; the argument is an id, nothing else."""
-    reminder = (
-        ReminderSent.objects.select_related("case__office", "case__assignee")
-        .filter(pk=reminder_id)
-        .first()
-    )
-    if reminder is None:
-        return 0
-    case = reminder.case
-    sent = 0
-    for person in recipients(case, reminder.stage):
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string(
-                "casework/mail/reminder_subject.txt", {"reminder": reminder}
-            ).strip()
-            body = render_to_string(
-                "casework/mail/reminder.txt",
-                {
-                    "reminder": reminder,
-                    "office": case.office,
-                    "base_url": settings.WHISTLE_BASE_URL,
-                },
-            )
-        sent += send_mail(subject, body, None, [person.email])
+    """Send one content-free reminder; the argument is an id, nothing else. The row is locked
+    while mailing and marked sent afterwards, in the same transaction: a run killed before the
+    mark is repeated, a run after it sends nothing (casework.reminders)."""
+    with transaction.atomic():
+        reminder = (
+            ReminderSent.objects.select_for_update(of=("self",))
+            .select_related("case__office", "case__assignee", "case__deputy")
+            .filter(pk=reminder_id)
+            .first()
+        )
+        if reminder is None or reminder.sent_at is not None:
+            return 0
+        case = reminder.case
+        sent = 0
+        for person in recipients(case, reminder.stage):
+            with translation.override(settings.LANGUAGE_CODE):
+                subject = render_to_string(
+                    "casework/mail/reminder_subject.txt", {"reminder": reminder}
+                ).strip()
+                body = render_to_string(
+                    "casework/mail/reminder.txt",
+                    {
+                        "reminder": reminder,
+                        "office": case.office,
+                        "base_url": settings.WHISTLE_BASE_URL,
+                    },
+                )
+            sent += send_mail(subject, body, None, [person.email])
+        reminder.sent_at = timezone.now()
+        reminder.save(update_fields=["sent_at"])
     return sent
 
 

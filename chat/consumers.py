@@ -39,7 +39,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
-from chat.events import case_group, message_event, read_event, session_group, staff_group
+from chat.events import (
+    case_group,
+    message_event,
+    publish,
+    read_event,
+    session_group,
+    staff_group,
+)
 from chat.live import in_thread, posts, read_marks, recent_messages
 from chat.models import Message
 from chat.rendering import message_html
@@ -246,7 +253,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         )
         await posts.store(message)
         recent_messages.add(message)
-        await self.channel_layer.group_send(
+        # Stored: from here on nothing may keep the writer from being told "sent" (a resend
+        # would store it twice). Publishing is best effort.
+        await publish(
+            self.channel_layer,
             case_group(access.case),
             message_event(str(message.public_id), self.side, origin=self.channel_name),
         )
@@ -309,7 +319,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         payload, read_sides = shown
         await self.send_json(payload)
         for side in read_sides:
-            await self.channel_layer.group_send(case_group(access.case), read_event(side))
+            await publish(self.channel_layer, case_group(access.case), read_event(side))
 
     async def chat_read(self, event: dict[str, str]) -> None:
         if event.get("side") == self.side and await self.alive():

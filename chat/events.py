@@ -7,7 +7,9 @@ with its own session's key before sending it down its own socket.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,6 +17,11 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 
 from intake.models import Case
+
+logger = logging.getLogger(__name__)
+# A publish waits at most this long: with Redis unreachable (or black-holed) the request that
+# committed goes on; open pages catch up from the database when they reconnect.
+PUBLISH_TIMEOUT = 2.0
 
 
 def case_group(case: Case) -> str:
@@ -33,21 +40,50 @@ def staff_group(user_pk: int) -> str:
 
 
 def _send_group(group: str, event: dict[str, str]) -> None:
-    layer = get_channel_layer()
+    """Publish an event after commit. Best effort (DESIGN §3): a failure is logged without
+    content (the event type only) and never reaches the caller."""
+    try:
+        layer = get_channel_layer()
+    except Exception as error:  # a misconfigured or unreachable layer
+        _publish_failed(event, error)
+        return
     if layer is None:
         return
+
+    async def send() -> None:
+        try:
+            await asyncio.wait_for(layer.group_send(group, event), PUBLISH_TIMEOUT)
+        except Exception as error:  # Redis down, timed out, refused
+            _publish_failed(event, error)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(layer.group_send)(group, event)
+        async_to_sync(send)()
         return
     # Called from a thread that runs an event loop of its own (a sync caller inside an async
     # context): send from a short-lived thread instead of blocking that loop.
-    sender = threading.Thread(
-        target=lambda: asyncio.run(layer.group_send(group, event)), daemon=True
-    )
+    sender = threading.Thread(target=lambda: asyncio.run(send()), daemon=True)
     sender.start()
-    sender.join(timeout=10)
+    sender.join(timeout=PUBLISH_TIMEOUT + 1)
+
+
+async def publish(layer: Any, group: str, event: dict[str, str]) -> None:
+    """``group_send`` from a consumer's event loop, best effort like ``_send_group``: a socket
+    that stored a message still confirms it when Redis is down (the other side's page catches
+    up when it reconnects)."""
+    try:
+        await asyncio.wait_for(layer.group_send(group, event), PUBLISH_TIMEOUT)
+    except Exception as error:  # Redis down, timed out, refused
+        _publish_failed(event, error)
+
+
+def _publish_failed(event: dict[str, str], error: BaseException) -> None:
+    logger.warning(
+        "channel layer event %s not published (%s); pages catch up when they reconnect",
+        event.get("type", "?"),
+        type(error).__name__,
+    )
 
 
 def message_event(message_id: str, side: str, origin: str = "") -> dict[str, str]:

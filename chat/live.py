@@ -38,7 +38,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
-from chat.events import read_event
+from chat.events import publish, read_event
 from chat.models import Message
 from chat.services import messages_mark_read, messages_store
 
@@ -147,7 +147,7 @@ class ReadMarks(_Batches):
             if layer is None:
                 continue
             for group, side in sorted({batch[pk] for pk in marked}):
-                await layer.group_send(group, read_event(side))
+                await publish(layer, group, read_event(side))
 
 
 class Posts(_Batches):

@@ -31,16 +31,27 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The catch-up job of office notices (chat.notices.notices_due) looks for these.
+            models.Index(
+                fields=["case", "id"],
+                condition=models.Q(side="reporter", read=False),
+                name="chat_msg_unread_reporter",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"message {self.public_id}"
 
 
 class OfficeNotification(models.Model):
-    """When the office was last told by e-mail that the reporter wrote (at most hourly)."""
+    """When the office was last told by e-mail that the reporter wrote (at most hourly), and
+    the newest reporter message that notice covered. The row is also the lock under which a
+    notice is sent and marked (``chat.notices.office_notice_send``)."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="office_notification")
-    last_sent_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_message_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"notification state of {self.case_id}"

@@ -1,17 +1,32 @@
 """Content-free e-mail to the office when the reporter wrote: at most one per case per hour,
-and none while everything is read. The task (``chat.tasks.notify_office``) gets the case's id
-only and calls ``office_notice_send``.
+and none while everything is read. The task (``chat.tasks.notify_office``) gets the case's
+public id only and calls ``office_notice_send``.
 
-Queuing is gated by a per-case cache entry (``chat:notice-gate:<case pk>``: a time, no content)
-so that a busy conversation does not publish a task per message. The entry says until when no
-further task is needed: set when a task is queued, and by the task to an hour after the last
-notice. The task deletes it *before* it looks for unread messages, so a message committed after
-that look finds no gate and queues a task of its own. The time is in the entry (not only in the
-cache's expiry) so that the gate follows the application's clock.
+Queuing is gated by a per-case cache entry (``chat:notice-gate:<case public id>``: a time, no
+content) so that a busy conversation does not publish a task per message. The entry says until
+when no further task is needed: set when a task was queued, and by the task to an hour after
+the last notice. The task deletes it *before* it looks for unread messages, so a message
+committed after that look finds no gate and queues a task of its own. The time is in the entry
+(not only in the cache's expiry) so that the gate follows the application's clock. It is keyed
+by the case's public id, not its row id: a restored or recreated database reuses row ids, and a
+gate left in Redis would then silence another case's notices.
+
+Queuing is best effort (DESIGN §3): it runs after the message was committed and must never
+fail the request that stored it. When Redis or the broker is down nothing is queued and a
+warning (without content) is logged; the beat job ``chat.tasks.catch_up_office_notices`` finds
+every case with unread reporter messages that no notice covered yet (``notices_due``) and sends
+what is due. ``OfficeNotification.last_message_id`` is the newest reporter message the last
+notice covered, so neither path mails twice for the same messages.
+
+A notice is marked sent *after* the mail went out, in the transaction that holds the case's
+notification row locked: a worker killed while mailing leaves the row unmarked and the task
+(acknowledged late, ``CELERY_TASK_ACKS_LATE``) runs again; a second run after the mark sends
+nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import timedelta
 from functools import partial
@@ -20,6 +35,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -29,63 +46,109 @@ from chat.tasks import notify_office
 from intake.models import Case
 
 NOTIFY_EVERY = timedelta(hours=1)
+# Cases the catch-up job handles per run; the rest wait for the next run (every few minutes).
+CATCH_UP_BATCH = 200
+
+logger = logging.getLogger(__name__)
 
 
-def _gate(case_pk: int) -> str:
-    return f"chat:notice-gate:{case_pk}"
+def _gate(case_id: str) -> str:
+    return f"chat:notice-gate:{case_id}"
 
 
-def _close_gate(case_pk: int, until: float) -> None:
-    # The cache's own expiry only tidies up; the time in the entry decides.
-    cache.set(_gate(case_pk), until, timeout=int(2 * NOTIFY_EVERY.total_seconds()))
+def _close_gate(case_id: str, until: float) -> None:
+    # The cache's own expiry only tidies up; the time in the entry decides. Best effort: with
+    # Redis down the gate stays open and the catch-up job still finds the case.
+    try:
+        cache.set(_gate(case_id), until, timeout=int(2 * NOTIFY_EVERY.total_seconds()))
+    except Exception as error:  # any failure of the cache: the job catches up
+        logger.warning("office notice gate not written (%s)", type(error).__name__)
 
 
-def queue_office_notice(case_pk: int) -> None:
+def queue_office_notice(case_id: str) -> None:
     """After a reporter's message is committed: queue ``notify_office`` unless a queued task
     will see this message anyway or a notice went out within the hour. (Two processes may both
-    queue at the same moment: harmless, the task decides under the case's row lock.)"""
-    queue_office_notices([case_pk])
+    queue at the same moment: harmless, the task decides under the notification row's lock.)"""
+    queue_office_notices([case_id])
 
 
-def queue_office_notices(case_pks: Collection[int]) -> None:
-    """``queue_office_notice`` for several cases, with one cache round trip for the gates."""
+def queue_office_notices(case_ids: Collection[str]) -> None:
+    """``queue_office_notice`` for several cases (public ids), with one cache round trip for
+    the gates. Never raises: a failure is logged and the catch-up job sends the notice."""
     now = timezone.now().timestamp()
-    gates = cache.get_many([_gate(pk) for pk in case_pks])
-    for pk in case_pks:
-        gate = gates.get(_gate(pk))
+    try:
+        gates = cache.get_many([_gate(case_id) for case_id in case_ids])
+    except Exception as error:  # Redis down: the broker is too, most likely
+        logger.warning(
+            "office notices not queued for %d case(s): cache unavailable (%s); "
+            "the catch-up job will send them",
+            len(case_ids),
+            type(error).__name__,
+        )
+        return
+    for case_id in case_ids:
+        gate = gates.get(_gate(case_id))
         if isinstance(gate, (int, float)) and gate > now:
             continue
-        _close_gate(pk, now + NOTIFY_EVERY.total_seconds())
-        notify_office.delay(pk)
+        try:
+            notify_office.delay(case_id)
+        except Exception as error:  # broker down or the eager task failed
+            logger.warning(
+                "office notice not queued (%s); the catch-up job will send it",
+                type(error).__name__,
+            )
+            continue
+        # Closed only once a task is on its way: otherwise the next message tries again.
+        _close_gate(case_id, now + NOTIFY_EVERY.total_seconds())
 
 
-def office_notice_send(*, case_pk: int) -> int:
-    """Mail the office of this case that something new is waiting, if a reporter's message is
-    unread and no notice went out within the hour. Returns the number of mails sent."""
-    cache.delete(_gate(case_pk))
+def _open_gate(case_id: str) -> None:
+    try:
+        cache.delete(_gate(case_id))
+    except Exception as error:  # the gate is only an optimisation
+        logger.warning("office notice gate not cleared (%s)", type(error).__name__)
+
+
+def office_notice_send(*, case_id: str) -> int:
+    """Mail the office of this case (public id) that something new is waiting, if a
+    reporter's message is unread that no notice covered yet and no notice went out within the
+    hour. Marked sent after the mail went out. Returns the number of mails sent."""
+    _open_gate(case_id)
+    case = (
+        Case.objects.select_related("office", "assignee", "deputy")
+        .filter(public_id=case_id)
+        .first()
+    )
+    if case is None:
+        return 0
+    OfficeNotification.objects.get_or_create(case=case)
     now = timezone.now()
     with transaction.atomic():
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("office", "assignee", "deputy")
-            .filter(pk=case_pk)
-            .first()
-        )
-        if case is None:
+        # The notification row is the lock: a second task for the same case waits here until
+        # this one has mailed and marked, then finds nothing left to send. (Not the case row:
+        # handlers' actions lock that one and must not wait for an SMTP server.)
+        state = OfficeNotification.objects.select_for_update().get(case=case)
+        newest = Message.objects.filter(
+            case=case, side=Message.Side.REPORTER, read=False, pk__gt=state.last_message_id
+        ).aggregate(newest=Max("pk"))["newest"]
+        if newest is None:
             return 0
-        unread = Message.objects.filter(case=case, side=Message.Side.REPORTER, read=False).exists()
-        state = OfficeNotification.objects.filter(case=case).first()
-        if not unread:
-            return 0
-        if state is not None and now - state.last_sent_at < NOTIFY_EVERY:
+        if state.last_sent_at is not None and now - state.last_sent_at < NOTIFY_EVERY:
             # Within the hour after a notice: nothing to queue until the hour is over.
-            _close_gate(case_pk, (state.last_sent_at + NOTIFY_EVERY).timestamp())
+            until = (state.last_sent_at + NOTIFY_EVERY).timestamp()
+            transaction.on_commit(partial(_close_gate, case_id, until))
             return 0
-        OfficeNotification.objects.update_or_create(case=case, defaults={"last_sent_at": now})
-        transaction.on_commit(partial(_close_gate, case_pk, (now + NOTIFY_EVERY).timestamp()))
-        people = recipients(case, "due")
+        sent = _mail_office(case)
+        state.last_sent_at = now
+        state.last_message_id = newest
+        state.save(update_fields=["last_sent_at", "last_message_id"])
+        transaction.on_commit(partial(_close_gate, case_id, (now + NOTIFY_EVERY).timestamp()))
+    return sent
+
+
+def _mail_office(case: Case) -> int:
     sent = 0
-    for person in people:
+    for person in recipients(case, "due"):
         with translation.override(settings.LANGUAGE_CODE):
             subject = render_to_string("chat/mail/new_message_subject.txt").strip()
             body = render_to_string(
@@ -93,4 +156,36 @@ def office_notice_send(*, case_pk: int) -> int:
                 {"office": case.office, "base_url": settings.WHISTLE_BASE_URL},
             )
         sent += send_mail(subject, body, None, [person.email])
+    return sent
+
+
+def notices_due(*, limit: int = CATCH_UP_BATCH) -> list[str]:
+    """Public ids of cases with an unread reporter message that no notice covered yet, whose
+    last notice is over an hour old (or that never had one): what the catch-up job sends."""
+    state = OfficeNotification.objects.filter(case=OuterRef("case_id"))
+    cutoff = timezone.now() - NOTIFY_EVERY
+    rows = (
+        Message.objects.filter(side=Message.Side.REPORTER, read=False)
+        .annotate(
+            covered=Coalesce(Subquery(state.values("last_message_id")[:1]), 0),
+            last_sent=Subquery(state.values("last_sent_at")[:1]),
+        )
+        .filter(pk__gt=F("covered"))
+        .filter(Q(last_sent__isnull=True) | Q(last_sent__lt=cutoff))
+        .order_by()
+        .values_list("case__public_id", flat=True)
+        .distinct()[:limit]
+    )
+    return [str(case_id) for case_id in rows]
+
+
+def office_notices_catch_up() -> int:
+    """Send every notice that is due but was not sent (its queuing failed, its task was lost).
+    Returns the number of mails sent."""
+    sent = 0
+    for case_id in notices_due():
+        try:
+            sent += office_notice_send(case_id=case_id)
+        except Exception as error:  # one SMTP failure must not stop the rest
+            logger.warning("office notice not sent (%s); retried next run", type(error).__name__)
     return sent

@@ -76,7 +76,7 @@ def message_post(
         if announce:
             announce_message(case, str(message.public_id), side)
         if side == Message.Side.REPORTER:
-            transaction.on_commit(partial(queue_office_notice, case.pk))
+            transaction.on_commit(partial(queue_office_notice, str(case.public_id)))
     return message
 
 
@@ -100,7 +100,7 @@ def messages_store(*, messages: Sequence[Message]) -> list[DatabaseError | None]
                 except DatabaseError as single:
                     errors[i] = single
     cases = {
-        m.case_id
+        str(m.case.public_id)
         for m, error in zip(messages, errors, strict=True)
         if error is None and m.side == Message.Side.REPORTER
     }

@@ -8,6 +8,8 @@ written to disk or the whole file held in memory.
 
 from __future__ import annotations
 
+import errno
+import logging
 import secrets
 import tempfile
 import uuid
@@ -19,22 +21,31 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 import crypto
 from intake.drafts import Draft, DraftFile
 from intake.files import CleanReport, IncompleteOutputError, clean, copy_through, labels, sniff
 from intake.services import attachment_stream_context
 from whistle.tenants.models import Tenant
-from whistle.uploads import upload_problems
+from whistle.uploads import NO_ROOM, add_upload_problem, upload_problems
 
 __all__ = [
+    "StorageFullError",
     "attachment_discard",
     "attachment_receive",
     "attachment_receive_many",
+    "storage_full_message",
     "upload_problems",
 ]
 
 STORAGE_PREFIX = "files"
+
+logger = logging.getLogger(__name__)
+
+
+class StorageFullError(Exception):
+    """The file could not be stored for lack of room; what was written of it is removed."""
 
 
 def _safe_name(name: str) -> str:
@@ -67,17 +78,26 @@ def attachment_receive(
             copy_through(src, cleaned_spool)
         size = cleaned_spool.tell()
         cleaned_spool.seek(0)
-        with tempfile.TemporaryFile() as ciphertext:  # holds ciphertext only
-            stored_size = crypto.encrypt_stream(
-                case_key,
-                cleaned_spool,
-                ciphertext,
-                context=attachment_stream_context(tenant_id, case_id, attachment_id),
-            )
-            ciphertext.seek(0)
-            name = default_storage.save(
-                f"{STORAGE_PREFIX}/{secrets.token_hex(2)}/{secrets.token_hex(16)}", File(ciphertext)
-            )
+        name = f"{STORAGE_PREFIX}/{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+        try:
+            with tempfile.TemporaryFile() as ciphertext:  # holds ciphertext only
+                stored_size = crypto.encrypt_stream(
+                    case_key,
+                    cleaned_spool,
+                    ciphertext,
+                    context=attachment_stream_context(tenant_id, case_id, attachment_id),
+                )
+                ciphertext.seek(0)
+                name = default_storage.save(name, File(ciphertext))
+        except OSError as error:
+            # A storage that filled up mid-write keeps the part it wrote: remove it now, not
+            # at the next purge, or the disk stays full for everybody.
+            _remove_partial(name)
+            src.close()
+            if error.errno in NO_ROOM:
+                logger.warning("file not stored: storage full (%s)", errno.errorcode[error.errno])
+                raise StorageFullError from None
+            raise
     src.close()
     return DraftFile(
         id=attachment_id,
@@ -98,16 +118,37 @@ def attachment_receive(
 def attachment_receive_many(
     request: HttpRequest, *, tenant: Tenant, case_id: str, case_key: bytes, field: str
 ) -> list[DraftFile]:
-    return [
-        attachment_receive(
-            tenant_id=str(tenant.public_id),
-            case_id=case_id,
-            case_key=case_key,
-            upload=upload,
-            question=field,
-        )
-        for upload in request.FILES.getlist(field)
-    ]
+    """Every file of ``field`` that could be stored; a file the storage had no room for is
+    left out, with a message for the person in ``upload_problems(request)``."""
+    received = []
+    for upload in request.FILES.getlist(field):
+        try:
+            received.append(
+                attachment_receive(
+                    tenant_id=str(tenant.public_id),
+                    case_id=case_id,
+                    case_key=case_key,
+                    upload=upload,
+                    question=field,
+                )
+            )
+        except StorageFullError:
+            add_upload_problem(request, storage_full_message(upload.name or ""))
+    return received
+
+
+def storage_full_message(name: str) -> str:
+    return _(
+        "“%(name)s” was not stored: there is no room for it at the moment. Everything else "
+        "was kept. Please try again later or send a smaller file."
+    ) % {"name": _safe_name(name)}
+
+
+def _remove_partial(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except OSError as error:
+        logger.warning("partial file not removed (%s); the orphan purge will", type(error).__name__)
 
 
 def attachment_discard(draft: Draft, file_id: str) -> None:

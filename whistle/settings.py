@@ -145,10 +145,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection is never reused and lingers until garbage collection (measured: 20 requests
     # left 20 connections open). With the pool, closing a connection returns it.
     DATABASE_POOL_SIZE = env.integer("DATABASE_POOL_SIZE", 10, minimum=1)
+    # An outage must be answered within about two seconds, not hang every request (issue 12):
+    # a new connection gives up after DATABASE_CONNECT_TIMEOUT seconds (libpq counts at least
+    # 2), a request waits at most DATABASE_POOL_TIMEOUT seconds for a pooled connection, and
+    # unacknowledged data (a black-holed server) ends the connection after as long. The
+    # request then gets the 503 "try again" page (whistle.outage) with what was typed.
+    DATABASE_CONNECT_TIMEOUT = env.integer("DATABASE_CONNECT_TIMEOUT", 2, minimum=1)
+    DATABASE_POOL_TIMEOUT = env.integer("DATABASE_POOL_TIMEOUT", 2, minimum=1)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         **dict(DATABASES["default"].get("OPTIONS") or {}),  # type: ignore[call-overload]
-        "pool": {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10},
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        "tcp_user_timeout": DATABASE_CONNECT_TIMEOUT * 1000,
+        "pool": {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,6 +170,10 @@ REDIS_URL = env.string("REDIS_URL", required=PRODUCTION)
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 
+# Seconds a Redis connection attempt or command may take before it counts as an outage (the
+# request then gets the 503 page, or, after a commit, the side effect is skipped and caught up).
+REDIS_TIMEOUT = env.integer("REDIS_TIMEOUT", 2, minimum=1)
+
 if REDIS_URL:
     # Redis publish/subscribe: one PUBLISH per event, one subscription connection per process.
     # Events are not queued for a socket that is away; none needs to be: they carry ids only and
@@ -164,7 +181,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "whistle:ch"},
+            "CONFIG": {
+                # No socket_timeout here: the subscription connection waits for events.
+                # Publishes are bounded by chat.events.PUBLISH_TIMEOUT instead.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT}],
+                "prefix": "whistle:ch",
+            },
         }
     }
     CACHES = {
@@ -172,6 +194,7 @@ if REDIS_URL:
             "BACKEND": "whistle.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "whistle",
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
 else:
@@ -189,10 +212,43 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A task is acknowledged when it has finished, not when it starts: a worker killed mid-task
+# (OOM, deploy, crash) leaves its task in Redis, and another worker runs it again. Every task
+# is written for that (idempotent by a unique row marked after the work: chat.notices,
+# casework.reminders, retention). With the Redis broker an unacknowledged task comes back
+# after the visibility timeout; Kombu's default of an hour let a notice wait an hour. Our
+# longest job (the retention run) takes about a minute on 100,000 cases
+# (docs/performance.md); tasks are stopped at CELERY_TASK_TIME_LIMIT, which stays below the
+# visibility timeout so that a task still running is never handed to a second worker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+WHISTLE_CELERY_VISIBILITY_TIMEOUT = env.integer("CELERY_VISIBILITY_TIMEOUT", 600, minimum=1)
+CELERY_TASK_TIME_LIMIT = max(2, WHISTLE_CELERY_VISIBILITY_TIMEOUT // 2)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT * 9 // 10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": WHISTLE_CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    # Above the worker's blocking read of 1 s (Kombu's brpop_timeout).
+    "socket_timeout": REDIS_TIMEOUT + 3,
+}
+# Queuing after a commit is best effort: with the broker down, fail fast (and let the job
+# that catches up send it) instead of retrying for seconds inside a request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "purge-expired-sessions": {
         "task": "whistle.tasks.purge_expired_sessions",
         "schedule": crontab(minute="*/15"),
+    },
+    "catch-up-office-notices": {
+        "task": "chat.tasks.catch_up_office_notices",
+        "schedule": crontab(minute="*/5"),
     },
     "deadline-reminders": {
         "task": "casework.tasks.send_deadline_reminders",
@@ -202,9 +258,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.run_retention",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Hourly: a file is removed within an hour of reaching casework.retention.orphan_age().
     "purge-orphan-files": {
         "task": "casework.tasks.purge_orphan_files",
-        "schedule": crontab(hour=4, minute=10),
+        "schedule": crontab(minute=41),
     },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",

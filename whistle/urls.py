@@ -17,3 +17,6 @@ urlpatterns = [
     path("staff/", include("whistle.tenants.urls")),
     path("staff/", include("whistle.keys.urls")),
 ]
+
+# An outage of the database or Redis: 503 "try again" instead of 500 (whistle/outage.py).
+handler500 = "whistle.outage.server_error_view"

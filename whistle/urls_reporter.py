@@ -12,3 +12,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("intake.urls")),
 ]
+
+# An outage of the database or Redis: 503 "try again" instead of 500 (whistle/outage.py).
+handler500 = "whistle.outage.server_error_view"

@@ -9,3 +9,6 @@ from django.urls import path
 from django.views.i18n import set_language
 
 urlpatterns = [path("i18n/setlang/", set_language, name="set_language")]
+
+# An outage of the database or Redis: 503 "try again" instead of 500 (whistle/outage.py).
+handler500 = "whistle.outage.server_error_view"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,6 +20,11 @@ def healthz_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+# /readyz answers within this many seconds whatever is down: the checks run side by side and
+# one that has not answered by then counts as unavailable.
+READY_DEADLINE = 1.8
+
+
 def _check_database() -> bool:
     try:
         with connection.cursor() as cursor:
@@ -26,6 +33,8 @@ def _check_database() -> bool:
             return row is not None and row[0] == 1
     except Exception:
         return False
+    finally:
+        connection.close()  # this thread's connection goes back to the pool
 
 
 def _check_redis() -> bool:
@@ -35,7 +44,9 @@ def _check_redis() -> bool:
 
     try:
         client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+            settings.REDIS_URL,
+            socket_timeout=settings.REDIS_TIMEOUT,
+            socket_connect_timeout=settings.REDIS_TIMEOUT,
         )
         try:
             return bool(client.ping())
@@ -52,20 +63,30 @@ def _check_broker() -> bool:
         return True  # jobs run in-process
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, timeout=settings.REDIS_TIMEOUT)
         return True
     except Exception:
         return False
 
 
+_CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
+
+
 @never_cache
 def readyz_view(request: HttpRequest) -> HttpResponse:
-    """Database, Redis and the job broker are reachable (readiness probe); 503 otherwise."""
-    checks = {
-        "database": _check_database(),
-        "redis": _check_redis(),
-        "broker": _check_broker(),
-    }
+    """Database, Redis and the job broker are reachable (readiness probe); 503 otherwise.
+    Answers within ``READY_DEADLINE`` seconds: a check still waiting then is unavailable."""
+    pool = ThreadPoolExecutor(max_workers=len(_CHECKS), thread_name_prefix="readyz")
+    try:
+        futures = {name: pool.submit(check) for name, check in _CHECKS.items()}
+        done, _pending = wait(futures.values(), timeout=READY_DEADLINE)
+        checks = {
+            name: future in done and future.exception() is None and bool(future.result())
+            for name, future in futures.items()
+        }
+    finally:
+        # Do not wait for a check that hangs: it ends by its own timeout.
+        pool.shutdown(wait=False, cancel_futures=True)
     ready = all(checks.values())
     body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
     body["status"] = "ok" if ready else "unavailable"

@@ -222,10 +222,10 @@ def message_view(request: TenantRequest) -> HttpResponse:
     case, key = session
     # Files that were too large are refused with a message; the rest of the message is sent,
     # so nothing typed is lost.
-    refused = upload_problems(request)
     files = attachment_receive_many(
         request, tenant=tenant, case_id=str(case.public_id), case_key=key, field="files"
     )
+    refused = upload_problems(request)  # too large, or no room to store them
     body = form.cleaned_data.get("body", "").strip() if form.is_valid() else ""
     if not form.is_valid() or not (body or files):
         if form.is_valid():

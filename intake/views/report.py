@@ -22,7 +22,13 @@ from django.utils.translation import gettext_lazy, ngettext
 import crypto
 from intake import flood, services
 from intake.access import access_questionnaire, access_reporter_office
-from intake.attachments import attachment_discard, attachment_receive, upload_problems
+from intake.attachments import (
+    StorageFullError,
+    attachment_discard,
+    attachment_receive,
+    storage_full_message,
+    upload_problems,
+)
 from intake.drafts import Draft, draft_clear, draft_get, draft_save, draft_start
 from intake.models import Questionnaire
 from intake.questionnaire import (
@@ -291,15 +297,18 @@ def _receive_files(request: TenantRequest, tenant: Tenant, draft: Draft, step: S
                     % {"name": upload.name, "mb": tenant.max_case_mb}
                 )
                 continue
-            draft.files.append(
-                attachment_receive(
+            try:
+                received = attachment_receive(
                     tenant_id=str(tenant.public_id),
                     case_id=draft.case_id,
                     case_key=draft.key,
                     upload=upload,
                     question=question.id,
                 )
-            )
+            except StorageFullError:
+                errors.append(storage_full_message(upload.name or ""))
+                continue
+            draft.files.append(received)
     draft_save(request, draft)
     return errors
 

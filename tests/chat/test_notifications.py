@@ -49,7 +49,7 @@ def test_one_mail_per_hour_until_read(
         with django_capture_on_commit_callbacks(execute=True):
             from chat.tasks import notify_office
 
-            notify_office(case.pk)
+            notify_office(str(case.public_id))
         assert len(mail.outbox) == 2  # nothing unread: nothing sent
         write("fourth")
         assert len(mail.outbox) == 3
@@ -96,3 +96,24 @@ def test_a_busy_conversation_queues_one_notice_task(
             assert (len(runs), len(mail.outbox)) == (2, 2)  # the hour is over, still unread
     finally:
         task_prerun.disconnect(count)
+
+
+@pytest.mark.django_db
+def test_the_notice_gate_is_keyed_by_the_public_id(
+    world_a: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A gate left in Redis for a row id (a restored or recreated database reuses row ids)
+    must not silence the notices of the case that now has that row id."""
+    from django.core.cache import cache
+
+    _lead, case, receipt = filed_case(world_a)
+    client = reporter()
+    open_mailbox(client, world_a, receipt)
+    mail.outbox.clear()
+    far = (timezone.now() + datetime.timedelta(days=1)).timestamp()
+    cache.set(f"chat:notice-gate:{case.pk}", far, timeout=3600)  # another database's case
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(base(world_a) + "mailbox/message/", {"body": "hello"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert cache.get(f"chat:notice-gate:{case.public_id}") is not None
