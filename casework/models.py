@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Case
-from whistle.tenants.models import Tenant
+from whistle.tenants.models import Office, Tenant
 
 
 class Note(models.Model):
@@ -55,12 +55,20 @@ class CaseExclusion(models.Model):
 
 
 class ReminderSent(models.Model):
-    """One reminder due (the unique key: recorded once per case, deadline, stage and day) and
-    when its e-mail went out (``sent_at``, set after sending: casework.tasks)."""
+    """One reminder due and when its e-mail went out (``sent_at``, set after sending:
+    casework.tasks). Either for one case (``case``: recorded once per case, deadline, stage and
+    day) or an office's daily flood digest (``office``, with ``stage`` "flood_digest": recorded
+    once per office and day), which stands in for the reminders of the office's cases set apart
+    as suspected flood (casework.reminders)."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
-    deadline = models.CharField(max_length=16)  # "acknowledge" or "feedback"
-    stage = models.CharField(max_length=16)  # "before", "due", "overdue"
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    deadline = models.CharField(max_length=16)  # "acknowledge" or "feedback"; "" for a digest
+    stage = models.CharField(max_length=16)  # "before", "due", "overdue"; "flood_digest"
     on_date = models.DateField()
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -68,10 +76,22 @@ class ReminderSent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "deadline", "stage", "on_date"], name="unique_reminder"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["office", "on_date"],
+                condition=models.Q(case__isnull=True),
+                name="unique_flood_digest",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(case__isnull=False, office__isnull=True)
+                | models.Q(case__isnull=True, office__isnull=False),
+                name="reminder_for_a_case_or_an_office",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.case_id is None:
+            return f"flood digest for office {self.office_id} on {self.on_date}"
         return f"{self.deadline}/{self.stage} reminder for {self.case_id} on {self.on_date}"
 
 

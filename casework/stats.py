@@ -21,6 +21,12 @@ everything is "as of" the end of the last complete month (``Stats.as_of``): rece
 acknowledgements and passed deadlines of the current month are left out until it ends. Figures
 therefore change once a month, and someone who looks every day cannot learn the day a report
 arrived or a deadline passed from what changed since yesterday.
+
+Reports set apart as suspected flood (``Case.flood``, casework.flood) are left out of every
+figure, so that a flood of junk neither inflates the counts nor drags down the on-time shares;
+how many of the period's reports are set apart is one count of its own (``Stats.set_apart``,
+suppressed like any other). A report put back into the inbox counts like any other from then
+on; a discarded one is deleted and counted nowhere.
 """
 
 from __future__ import annotations
@@ -219,6 +225,8 @@ class Stats:
     days_to_acknowledgement: Measure
     days_to_feedback: Measure
     days_to_closure: Measure
+    #: The period's reports set apart as suspected flood, left out of every other figure.
+    set_apart: Cell
 
     @property
     def dimensions(self) -> tuple[Dimension, ...]:
@@ -270,6 +278,8 @@ def _stats(cases: QuerySet[Case], *, year: int | None, today: datetime.date) -> 
     start, end = period(year, today)
     as_of = today.replace(day=1) - datetime.timedelta(days=1)
     cases = cases.filter(received_on__gte=start, received_on__lte=end)
+    set_apart = cases.exclude(flood=Case.Flood.NONE).count()
+    cases = cases.filter(flood=Case.Flood.NONE)
     return Stats(
         start=start,
         end=end,
@@ -288,6 +298,7 @@ def _stats(cases: QuerySet[Case], *, year: int | None, today: datetime.date) -> 
             title=_("Closed reports by outcome"),
         ),
         **_timeliness(cases, as_of),
+        set_apart=Cell.of(set_apart),
     )
 
 
@@ -445,6 +456,14 @@ def stats_csv(stats: Stats) -> str:
         writer.writerow(
             [dimension.key, "total_shown", _("Total of the numbers shown"), dimension.total.csv]
         )
+    writer.writerow(
+        [
+            "set_apart",
+            "count",
+            _("Set aside as suspected flood (not counted in the other figures)"),
+            stats.set_apart.csv,
+        ]
+    )
     for measure in stats.measures:
         unit = "percent" if measure.unit == "percent" else "median_days"
         writer.writerow(["timeliness", f"{measure.key}_{unit}", measure.label, measure.csv])

@@ -468,3 +468,41 @@ def test_page_for_a_year_without_a_complete_month(world_a: World) -> None:
         )
     assert "No month of 2025 is complete yet." in html
     assert "Figures as of the end of December 2024." in html
+
+
+# --- suspected flood ------------------------------------------------------------------------------
+
+
+def test_reports_set_apart_as_flood_are_left_out_and_counted_apart(world_a: World) -> None:
+    """A flood of junk (issue 12 point 3) neither inflates the counts nor drags down the on-time
+    shares: set-apart reports are one suppressed count of their own."""
+    received = D(2025, 1, 15)
+    add_cases(world_a, 3, received, acknowledged_on=D(2025, 1, 16))
+    add_cases(world_a, 40, received, flood=Case.Flood.SUSPECTED, category="junk")
+    add_cases(world_a, 4, D(2025, 2, 3), flood=Case.Flood.SET_ASIDE)
+    stats = office_stats(office=world_a.office, today=TODAY)
+    assert values(stats.months)["2025-01"] == 3
+    assert values(stats.months)["2025-02"] == 0
+    assert "junk" not in values(stats.categories)
+    assert values(stats.channels)["web"] == 3
+    assert stats.acknowledged_on_time.value == 100.0
+    assert stats.acknowledged_on_time.basis == Cell(3)
+    assert stats.set_apart == Cell(44)
+    assert "set_apart,count," in stats_csv(stats) and ",44\r\n" in stats_csv(stats)
+
+    # A report put back into the inbox counts like any other; a small set-apart count is
+    # suppressed like any other count.
+    Case.objects.filter(flood=Case.Flood.SUSPECTED).update(flood=Case.Flood.NONE)
+    Case.objects.filter(flood=Case.Flood.SET_ASIDE).exclude(
+        pk=Case.objects.filter(flood=Case.Flood.SET_ASIDE).order_by("pk")[0].pk
+    ).update(flood=Case.Flood.NONE)
+    stats = office_stats(office=world_a.office, today=TODAY)
+    assert values(stats.months)["2025-01"] == 43 and values(stats.months)["2025-02"] == 3
+    assert stats.set_apart.suppressed
+    assert "set_apart,count," in stats_csv(stats) and ",<3\r\n" in stats_csv(stats)
+    html = staff_client(world_a.handler).get(
+        reverse("casework:office_stats", kwargs={"office_id": world_a.office.public_id}),
+        {"year": 2025},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "Received in this period and set aside: &lt; 3." in html.content.decode()
