@@ -24,6 +24,7 @@ from crypto.kdf import (
     argon2_slot,
     configure_slots,
     derive_key,
+    run_in_slot,
     slot_config,
 )
 from crypto.keys import KeyPair, generate_keypair, key_fingerprint, public_from_private
@@ -98,6 +99,7 @@ __all__ = [
     "parse_receipt",
     "parse_recovery_key",
     "public_from_private",
+    "run_in_slot",
     "seal",
     "slot_config",
     "unseal",

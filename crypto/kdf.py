@@ -17,17 +17,23 @@ Two derivations exist (docs/crypto.md, "Argon2id"); stored wraps say which one m
   pepper as Argon2's secret input ``K`` (~0.35 s for the same parameters).
 
 Both release the GIL while they run, so derivations in worker threads use every core while an
-event loop keeps running beside them.
+event loop keeps running beside them. They run in this process's Argon2 threads
+(:func:`run_in_slot`), which lower their own scheduling priority: a flood of receipt checks
+fills the cores only with what nothing else of the process wants, so staff pages, chat and
+the event loop keep their latency while Argon2 takes the rest.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from nacl.bindings import crypto_pwhash_alg, crypto_pwhash_ALG_ARGON2ID13
@@ -172,6 +178,59 @@ def argon2_slot() -> Iterator[None]:
         slots.semaphore.release()
 
 
+T = TypeVar("T")
+
+#: How much the Argon2 threads lower their priority (Linux nice increment, per thread). At
+#: nice +10 a thread gets about a tenth of the CPU share of a nice-0 thread it competes with,
+#: and all of a core nobody else wants.
+PRIORITY_DROP = 10
+#: Threads are made only as runs need them; the slots bound how many run at once.
+_MAX_THREADS = 64
+
+
+def _lower_own_priority() -> None:
+    """Initialiser of the Argon2 threads. Raising the nice value needs no privilege; where the
+    platform has no per-thread priority the threads simply run at the process's."""
+    try:
+        thread = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(now + PRIORITY_DROP, 19))
+    except (AttributeError, OSError):
+        pass
+
+
+def _new_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=_MAX_THREADS, thread_name_prefix="argon2", initializer=_lower_own_priority
+    )
+
+
+_executor = _new_executor()
+
+
+def _reset_after_fork() -> None:
+    # A forked child (Celery's prefork pool) inherits the pool object but not its threads.
+    global _executor
+    _executor = _new_executor()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def run_in_slot(function: Callable[..., T], /, *args: object) -> T:
+    """Hold one Argon2id slot and run ``function(*args)`` in one of the process's Argon2
+    threads, which run at a lower scheduling priority than the rest of the process.
+
+    For Argon2 work done outside this module (password hashing) under the same slots.
+
+    Raises:
+        BusyError: no slot became free within the configured timeout.
+    """
+    with argon2_slot():
+        return _executor.submit(function, *args).result()
+
+
 def pepper_secret(secret: bytes, pepper: bytes) -> bytes:
     """The v2 pepper step: ``HMAC-SHA256(key=pepper, msg=PEPPER_LABEL || secret)``.
 
@@ -227,15 +286,15 @@ def derive_key(
         if params.lanes != 1:
             raise ValueError("KDF v2 (libsodium) has one lane only")
         password = pepper_secret(secret, pepper)
-        with argon2_slot():
-            return crypto_pwhash_alg(
-                length,
-                password,
-                bytes(salt),
-                params.iterations,
-                params.memory_kib * 1024,
-                crypto_pwhash_ALG_ARGON2ID13,
-            )
+        return run_in_slot(
+            crypto_pwhash_alg,
+            length,
+            password,
+            bytes(salt),
+            params.iterations,
+            params.memory_kib * 1024,
+            crypto_pwhash_ALG_ARGON2ID13,
+        )
     if version == KDF_V1:
         kdf = Argon2id(
             salt=bytes(salt),
@@ -245,6 +304,5 @@ def derive_key(
             memory_cost=params.memory_kib,
             secret=bytes(pepper) if pepper else None,
         )
-        with argon2_slot():
-            return kdf.derive(bytes(secret))
+        return run_in_slot(kdf.derive, bytes(secret))
     raise ValueError("unknown KDF version")

@@ -134,7 +134,7 @@ def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
         form.add_error("receipt", _typing_error())
         return render(request, "intake/mailbox_login.html", {"form": form})
     case = services.receipt_case_find(tenant=tenant, receipt=receipt)
-    db_release()
+    db_release(request)
     check = None if case is None else partial(services.receipt_case_key, case=case, receipt=receipt)
     try:
         key = receipt_gate.attempt(

@@ -115,16 +115,14 @@ def _password_check(user: User | None, password: str) -> bool:
     encoded = user.password if user is not None else None
     upgrade: list[str] = []
     db_release()
-    with crypto.argon2_slot():
-        if encoded is None:
-            make_password(password)
-            return False
-        correct = check_password(password, encoded, setter=upgrade.append)
+    if encoded is None:
+        crypto.run_in_slot(make_password, password)
+        return False
+    correct = crypto.run_in_slot(check_password, password, encoded, upgrade.append)
     if user is None or not correct or not user.is_active:
         return False
     if upgrade:  # the stored hash has older parameters: store it again with today's
-        with crypto.argon2_slot():
-            user.set_password(password)
+        crypto.run_in_slot(user.set_password, password)
         user.save(update_fields=["password"])
     return True
 
@@ -208,8 +206,7 @@ def staff_password_matches(*, user: User, password: str) -> bool:
     """
     encoded = user.password
     db_release()  # the hash is Argon2: no pooled connection may wait for it (DESIGN §3)
-    with crypto.argon2_slot():
-        return check_password(password, encoded)
+    return crypto.run_in_slot(check_password, password, encoded)
 
 
 def staff_new_recovery_codes(*, user: User, password: str) -> list[str] | None:
