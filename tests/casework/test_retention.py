@@ -292,7 +292,7 @@ def test_dry_run_command_prints_and_deletes_nothing(world_a: World) -> None:
         assert "Deleted 1 case(s)" in out.getvalue()
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("upgraded_long_ago")
 def test_orphan_files_are_collected(world_a: World) -> None:
     _lead, _case, _receipt = filed_case(world_a)
     from django.core.files.base import ContentFile
