@@ -472,10 +472,10 @@ WHISTLE_BASE_URL = env.string(
 RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
 # A stored file with neither an attachment row nor a pending-upload row (intake.PendingUpload)
-# is removed by the orphan purge once its last write is this many minutes old: it is the part
-# a killed process left behind. Long enough for the slowest step from "file stored" to "row
-# committed" (the rest of the request's files being cleaned and encrypted); a file still being
-# written is never old, as every write renews its modification time.
+# is removed by the orphan purge once its last write is this many minutes old: what a killed
+# process left behind. Each file's row is inserted as soon as the file is complete, so this
+# only has to exceed one insert (with a busy database); a file still being written is never
+# old, as every write renews its modification time.
 ORPHAN_FILE_MINUTES = env.integer("ORPHAN_FILE_MINUTES", 10, minimum=2)
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
