@@ -236,8 +236,8 @@ def message_view(request: TenantRequest) -> HttpResponse:
         return _mailbox_page(request, case, key, form)
     try:
         message_post(case=case, case_key=key, side=Message.Side.REPORTER, body=body, files=files)
-    except BaseException:
-        attachments_abandon(files)
+    except Exception:
+        attachments_abandon(files)  # best effort; what it cannot remove the purge will
         raise
     messages.success(request, _("Your message has been sent to the office."))
     for problem in refused:
