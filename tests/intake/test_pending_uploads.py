@@ -276,3 +276,28 @@ def test_files_written_before_pending_rows_existed_keep_the_draft_rule(
     with time_machine.travel(applied + draft_file_age() + MINUTE):
         assert purge_orphan_files().orphans == 1
     assert not legacy.exists()
+
+
+@pytest.mark.django_db
+def test_a_mailbox_message_that_fails_to_commit_leaves_neither_file_nor_row(
+    world_a: World, media: Path
+) -> None:
+    """The database refuses the message itself (a real constraint, not a mock): the files
+    received for it are abandoned at once, not left for the day-long draft rule."""
+    from django.db import connection
+
+    _lead, case, receipt = filed_case(world_a)
+    before = _files(media)
+    client = reporter()
+    client.raise_request_exception = False
+    open_mailbox(client, world_a, receipt)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE chat_message ADD CONSTRAINT test_refuse_all CHECK (false) NOT VALID"
+        )
+    upload = SimpleUploadedFile("more.txt", b"more evidence", "text/plain")
+    response = client.post(base(world_a) + "mailbox/message/", {"body": "see", "files": [upload]})
+    assert response.status_code == 500
+    assert not Message.objects.filter(case=case, side=Message.Side.REPORTER).exists()
+    assert _files(media) == before
+    assert not PendingUpload.objects.exists()
