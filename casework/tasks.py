@@ -96,6 +96,7 @@ def run_retention() -> int:
 
 @shared_task
 def purge_orphan_files() -> int:
+    """Beat job (every five minutes): abandoned drafts' files, and files without any row."""
     from casework.retention import purge_orphan_files as purge
 
-    return purge()
+    return purge().removed

@@ -20,12 +20,14 @@ from typing import Any, BinaryIO, cast
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 import crypto
 from intake.drafts import Draft, DraftFile
 from intake.files import CleanReport, IncompleteOutputError, clean, copy_through, labels, sniff
+from intake.models import PendingUpload
 from intake.services import attachment_stream_context
 from whistle.tenants.models import Tenant
 from whistle.uploads import NO_ROOM, add_upload_problem, upload_problems
@@ -35,6 +37,7 @@ __all__ = [
     "attachment_discard",
     "attachment_receive",
     "attachment_receive_many",
+    "attachments_abandon",
     "storage_full_message",
     "upload_problems",
 ]
@@ -54,9 +57,16 @@ def _safe_name(name: str) -> str:
 
 
 def attachment_receive(
-    *, tenant_id: str, case_id: str, case_key: bytes, upload: UploadedFile[Any], question: str
+    *, tenant: Tenant, case_id: str, case_key: bytes, upload: UploadedFile[Any], question: str
 ) -> DraftFile:
-    """Clean and encrypt one uploaded file into storage; returns what the draft keeps."""
+    """Clean and encrypt one uploaded file into storage; returns what the draft keeps.
+
+    The stored file gets a ``PendingUpload`` row as soon as it is complete, so the orphan
+    purge keeps it until its ``Attachment`` row is committed (``attachments_create`` deletes
+    the pending row in that transaction) or it leaves the draft (``attachment_discard``). A
+    file that cannot be stored completely, or whose row cannot be written, is removed at once:
+    the storage holds, for each file, a row or nothing but the minutes before the purge."""
+    tenant_id = str(tenant.public_id)
     attachment_id = str(uuid.uuid4())
     # EncryptedSpool is a BufferedIOBase; typeshed does not count that as BinaryIO.
     src = cast(BinaryIO, upload.file)
@@ -99,6 +109,11 @@ def attachment_receive(
                 raise StorageFullError from None
             raise
     src.close()
+    try:
+        PendingUpload.objects.create(tenant=tenant, storage_name=name)
+    except DatabaseError:
+        _remove_partial(name)
+        raise
     return DraftFile(
         id=attachment_id,
         question=question,
@@ -125,7 +140,7 @@ def attachment_receive_many(
         try:
             received.append(
                 attachment_receive(
-                    tenant_id=str(tenant.public_id),
+                    tenant=tenant,
                     case_id=case_id,
                     case_key=case_key,
                     upload=upload,
@@ -152,11 +167,37 @@ def _remove_partial(name: str) -> None:
 
 
 def attachment_discard(draft: Draft, file_id: str) -> None:
-    """Remove a file from a draft and delete its ciphertext from storage."""
+    """Remove a file from a draft: its pending row, then its ciphertext in storage (a file
+    left behind by a failing storage has no row any more and goes with the orphan purge)."""
     for file in list(draft.files):
         if file.id == file_id:
             draft.files.remove(file)
-            default_storage.delete(file.storage_name)
+            PendingUpload.objects.filter(storage_name=file.storage_name).delete()
+            _remove_partial(file.storage_name)
+
+
+def attachments_abandon(files: list[DraftFile]) -> None:
+    """Received files that will not be attached after all (their message was refused or
+    failed): each one whose pending row still exists loses the row and then its file. One
+    whose row is gone was attached meanwhile (its message committed) and is left alone.
+    Best effort: with the database unreachable the rows stay, and the orphan purge removes
+    them and their files once they are as old as a draft can be."""
+    names = [file.storage_name for file in files]
+    if not names:
+        return
+    try:
+        with transaction.atomic():
+            held = list(
+                PendingUpload.objects.select_for_update()
+                .filter(storage_name__in=names)
+                .values_list("storage_name", flat=True)
+            )
+            PendingUpload.objects.filter(storage_name__in=held).delete()
+    except DatabaseError as error:
+        logger.warning("abandoned files kept for the purge (%s)", type(error).__name__)
+        return
+    for name in held:
+        _remove_partial(name)
 
 
 def attachment_open(

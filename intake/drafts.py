@@ -2,8 +2,9 @@
 
 The draft carries the future case's id and case key from the first step on, so uploaded files
 are encrypted under the case key as they arrive and never need re-encrypting. A draft that is
-abandoned leaves only ciphertext nobody can open (the key was only in the vault); the storage
-garbage collection removes those files.
+abandoned leaves only ciphertext nobody can open (the key was only in the vault). Each of its
+files has a ``PendingUpload`` row (the only trace of the draft outside the session), renewed
+while the draft is saved; the orphan purge removes rows and files once no draft can be alive.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 import crypto
+from intake.models import PendingUpload
 from whistle.vault import get_vault
 
 VAULT_DRAFT = "report_draft"
@@ -62,6 +66,8 @@ class Draft:
     # committed case (its receipt page again) or nothing (sent again with the same receipt).
     receipt: str = ""
     submitted: bool = False
+    # When this draft last renewed its files' pending rows (seconds since the epoch).
+    files_refreshed: float = 0.0
 
     @property
     def key(self) -> bytes:
@@ -115,7 +121,22 @@ def draft_start(request: HttpRequest, *, tenant_id: str) -> Draft:
 
 
 def draft_save(request: HttpRequest, draft: Draft) -> None:
+    _refresh_files(draft)
     get_vault(request).put(VAULT_DRAFT, draft.to_bytes())
+
+
+def _refresh_files(draft: Draft, now: float | None = None) -> None:
+    """Renew the pending rows of the draft's files (one UPDATE at most every quarter of the
+    session age). A saved draft lives ``SESSION_COOKIE_AGE`` after its last save, so a live
+    draft's rows are never older than 1.25 times that, below the 2 times after which the
+    orphan purge removes them (``casework.retention.draft_file_age``)."""
+    now = time.time() if now is None else now
+    if not draft.files or now - draft.files_refreshed < settings.SESSION_COOKIE_AGE / 4:
+        return
+    PendingUpload.objects.filter(storage_name__in=[f.storage_name for f in draft.files]).update(
+        refreshed=timezone.now()
+    )
+    draft.files_refreshed = now
 
 
 def draft_clear(request: HttpRequest) -> None:

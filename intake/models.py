@@ -226,3 +226,24 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     _S.FEEDBACK_GIVEN: frozenset({_S.INVESTIGATION, _S.MEASURES, _S.CLOSED}),
     _S.CLOSED: frozenset(),
 }
+
+
+class PendingUpload(models.Model):
+    """A file stored for a case that has no ``Attachment`` row yet: one of a draft's files (the
+    draft lives only in the reporter's encrypted session until the report is sent) or one of a
+    mailbox message's files in the moment before the message commits.
+
+    Written once the file is completely stored; deleted in the transaction that creates the
+    file's ``Attachment`` row, or with the file when it leaves the draft. It says nothing that
+    the storage does not show already (a random name, a time) but the tenant, which the
+    tenant's off-boarding and row-level security need. ``casework.retention.purge_orphan_files``
+    keeps a file with such a row until ``refreshed`` is older than a draft can live, and
+    removes a file with neither row within minutes."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    storage_name = models.CharField(max_length=200, unique=True)
+    # Set when the file is stored and renewed while its draft is saved (intake.drafts).
+    refreshed = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending upload {self.pk}"

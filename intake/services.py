@@ -16,7 +16,14 @@ from django.db import IntegrityError, transaction
 
 import crypto
 from intake.drafts import DraftFile
-from intake.models import Attachment, Case, CaseRecord, Questionnaire, tenant_today
+from intake.models import (
+    Attachment,
+    Case,
+    CaseRecord,
+    PendingUpload,
+    Questionnaire,
+    tenant_today,
+)
 from intake.questionnaire import Definition, default_definition_json, parse
 from whistle.accounts.models import User
 from whistle.db import db_release
@@ -126,8 +133,12 @@ def attachment_meta(file: DraftFile) -> dict[str, Any]:
 def attachments_create(
     *, case: Case, case_key: bytes, files: Sequence[DraftFile], side: str
 ) -> list[Attachment]:
-    """Rows for files already encrypted into storage under the case key."""
+    """Rows for files already encrypted into storage under the case key. Their pending rows
+    (``PendingUpload``, written as each file was stored) are deleted in the same transaction:
+    from its commit each file is held by its attachment row instead."""
     created = []
+    if files:
+        PendingUpload.objects.filter(storage_name__in=[f.storage_name for f in files]).delete()
     for file in files:
         attachment = Attachment(
             public_id=uuid.UUID(file.id),

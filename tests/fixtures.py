@@ -126,3 +126,19 @@ def asgi_server(transactional_db: None) -> Iterator[int]:
     yield port
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def upgraded_long_ago(db: None) -> None:
+    """Pending-upload rows have existed for a month. The test database is minutes old, and the
+    orphan purge gives files written before (or within the hour after) that migration a
+    draft's lifetime: casework.retention._PENDING_MIGRATION."""
+    import datetime
+
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+    from django.utils import timezone
+
+    MigrationRecorder(connection).migration_qs.filter(
+        app="intake", name="0004_pending_upload"
+    ).update(applied=timezone.now() - datetime.timedelta(days=30))

@@ -258,10 +258,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.run_retention",
         "schedule": crontab(hour=3, minute=30),
     },
-    # Hourly: a file is removed within an hour of reaching casework.retention.orphan_age().
+    # Every five minutes: a file without a row goes within ORPHAN_FILE_MINUTES + 5 minutes.
     "purge-orphan-files": {
         "task": "casework.tasks.purge_orphan_files",
-        "schedule": crontab(minute=41),
+        "schedule": crontab(minute="2-59/5"),
     },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
@@ -471,6 +471,12 @@ WHISTLE_BASE_URL = env.string(
 # Bounds the operator sets for tenants' retention periods after closure (HinSchG § 11(5): 3).
 RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
+# A stored file with neither an attachment row nor a pending-upload row (intake.PendingUpload)
+# is removed by the orphan purge once its last write is this many minutes old: what a killed
+# process left behind. Each file's row is inserted as soon as the file is complete, so this
+# only has to exceed one insert (with a busy database); a file still being written is never
+# old, as every write renews its modification time.
+ORPHAN_FILE_MINUTES = env.integer("ORPHAN_FILE_MINUTES", 10, minimum=2)
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
 # The receipt pepper is the key of the HMAC step before Argon2id for receipt-derived keys

@@ -22,7 +22,7 @@ from chat.models import Message
 from chat.services import MAX_BODY, message_post, messages_for
 from intake import receipt_gate, services
 from intake.access import access_reporter_case
-from intake.attachments import attachment_receive_many, upload_problems
+from intake.attachments import attachment_receive_many, attachments_abandon, upload_problems
 from intake.models import Case
 from intake.questionnaire import localised, render_answers
 from intake.views.common import reporter_tenant
@@ -232,8 +232,13 @@ def message_view(request: TenantRequest) -> HttpResponse:
             form.add_error("body", _("Write a message or add a file."))
         for problem in refused:
             form.add_error(None, problem)
+        attachments_abandon(files)  # not sent: the form shows no files, so none is kept
         return _mailbox_page(request, case, key, form)
-    message_post(case=case, case_key=key, side=Message.Side.REPORTER, body=body, files=files)
+    try:
+        message_post(case=case, case_key=key, side=Message.Side.REPORTER, body=body, files=files)
+    except Exception:
+        attachments_abandon(files)  # best effort; what it cannot remove the purge will
+        raise
     messages.success(request, _("Your message has been sent to the office."))
     for problem in refused:
         messages.warning(request, problem)

@@ -299,7 +299,7 @@ def _receive_files(request: TenantRequest, tenant: Tenant, draft: Draft, step: S
                 continue
             try:
                 received = attachment_receive(
-                    tenant_id=str(tenant.public_id),
+                    tenant=tenant,
                     case_id=draft.case_id,
                     case_key=draft.key,
                     upload=upload,

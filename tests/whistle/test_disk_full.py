@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from casework.retention import orphan_age, purge_orphan_files
+from casework.retention import draft_file_age, orphan_file_age, purge_orphan_files
 from chat.models import Message
 from tests.casework.helpers import filed_case
 from tests.fixtures import World
@@ -115,9 +115,10 @@ def test_orphan_purge_keeps_files_of_live_drafts_and_removes_old_orphans(
     small = SimpleUploadedFile("note.txt", b"small evidence", "text/plain")
     client.post(base(world_a) + "report/step/more/", {**ANSWERS["more"], "evidence": [small]})
     (draft_file,) = _files(tmp_path)
-    assert purge_orphan_files() == 0  # a draft's file has no row yet: kept
-    with time_machine.travel(timezone.now() + orphan_age() + datetime.timedelta(minutes=1)):
-        assert purge_orphan_files() == 1  # abandoned longer than any draft lives
+    with time_machine.travel(timezone.now() + orphan_file_age() + datetime.timedelta(minutes=1)):
+        assert purge_orphan_files().removed == 0  # a draft's file has its pending row: kept
+    with time_machine.travel(timezone.now() + draft_file_age() + datetime.timedelta(minutes=1)):
+        assert purge_orphan_files().stale_drafts == 1  # abandoned longer than any draft lives
     assert not draft_file.exists()
 
 

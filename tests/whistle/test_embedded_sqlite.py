@@ -1,5 +1,5 @@
 """The embedded default runs on SQLite: the conversation's hand-written statements (the live
-load and the read marker, chat/services.py) must work there too. Run in a subprocess with the
+load and the read marker, chat/services.py) and the orphan purge must work there too. Run in a subprocess with the
 quickstart settings against a fresh SQLite file."""
 
 from __future__ import annotations
@@ -68,6 +68,28 @@ batch = [message_new(case=case, case_key=key, side="reporter", body=f"batch {i}"
 assert messages_store(messages=batch) == [None, None, None]
 stored = {m.pk: m.public_id for m in Message.objects.filter(pk__in=[m.pk for m in batch])}
 assert stored == {m.pk: m.public_id for m in batch}, stored
+# The orphan purge (casework.retention): a locked selection of stale pending rows, the
+# migration's time, rows looked up by storage name.
+import datetime
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from casework.retention import draft_file_age, orphan_file_age, purge_orphan_files
+from intake.models import PendingUpload
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+MigrationRecorder(connection).migration_qs.filter(app="intake", name="0004_pending_upload").update(
+    applied=timezone.now() - datetime.timedelta(days=30))  # not a file of before the upgrade
+held = default_storage.save("files/aa/held", ContentFile(b"x"))
+PendingUpload.objects.create(tenant=tenant, storage_name=held)
+lost = default_storage.save("files/aa/lost", ContentFile(b"x"))
+minute = datetime.timedelta(minutes=1)
+report = purge_orphan_files(now=timezone.now() + orphan_file_age() + minute)
+assert (report.stale_drafts, report.orphans) == (0, 1), report
+assert default_storage.exists(held) and not default_storage.exists(lost)
+report = purge_orphan_files(now=timezone.now() + draft_file_age() + minute)
+assert (report.stale_drafts, report.orphans) == (1, 0), report
+assert not default_storage.exists(held) and not PendingUpload.objects.exists()
 print("ok")
 """
 

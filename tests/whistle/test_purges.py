@@ -53,3 +53,9 @@ def test_every_scheduled_job_is_a_registered_task() -> None:
         "casework.tasks.purge_orphan_files",
     } <= names
     assert names <= set(app.tasks)
+
+
+def test_the_orphan_purge_runs_every_five_minutes() -> None:
+    """A file without a row goes within ORPHAN_FILE_MINUTES and one run's interval."""
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-orphan-files"]
+    assert len(entry["schedule"].minute) == 12
