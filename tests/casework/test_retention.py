@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,7 +294,9 @@ def test_dry_run_command_prints_and_deletes_nothing(world_a: World) -> None:
 
 
 @pytest.mark.usefixtures("upgraded_long_ago")
-def test_orphan_files_are_collected(world_a: World) -> None:
+def test_orphan_files_are_collected(world_a: World, settings: Any, tmp_path: Path) -> None:
+    # A store of its own: files other tests left behind (or earlier runs) are not this test's.
+    settings.MEDIA_ROOT = tmp_path
     _lead, _case, _receipt = filed_case(world_a)
     from django.core.files.base import ContentFile
 
