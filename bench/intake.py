@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,39 +180,44 @@ def concurrent_reporters(port: int, reporters: int, seconds: float) -> tuple[int
                 errors[index] += 1
 
     started = time.monotonic()
-    threads = [threading.Thread(target=reporter, args=(i,)) for i in range(reporters)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(reporter, reporters)
     return sum(done), sum(errors), sum(waits), time.monotonic() - started
 
 
-def written_drafts(port: int, count: int, workers: int) -> list[tuple[Browser, dict[str, str]]]:
-    """``count`` reporters whose reports are written up to the check page, proof of work solved:
-    what is left is the "send report" POST."""
-    ready: list[tuple[Browser, dict[str, str]]] = []
-    lock = threading.Lock()
-
-    def write(share: int) -> None:
-        for _ in range(share):
-            browser = Browser(port)
-            write_report(browser)
-            _status, page = browser.request("GET", "/t/bench/report/check/")
-            found = re.search(rb'name="pow_challenge" value="([^"]+)"', page)
-            assert found, page[:300]
-            challenge = found.group(1).decode()
-            with lock:
-                ready.append(
-                    (browser, {"pow_challenge": challenge, "pow_counter": solve(challenge)})
-                )
-
-    shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
-    threads = [threading.Thread(target=write, args=(n,)) for n in shares]
+def in_threads(function: Callable[[int], None], count: int) -> None:
+    """``function(0)`` … ``function(count - 1)``, each in a thread of its own; returns when all
+    have ended."""
+    threads = [threading.Thread(target=function, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def written_draft(port: int) -> tuple[Browser, dict[str, str]]:
+    """A reporter whose report is written up to the check page, its proof of work solved: what
+    is left is the "send report" POST with the returned form data."""
+    browser = Browser(port)
+    write_report(browser)
+    _status, page = browser.request("GET", "/t/bench/report/check/")
+    found = re.search(rb'name="pow_challenge" value="([^"]+)"', page)
+    assert found, page[:300]
+    challenge = found.group(1).decode()
+    return browser, {"pow_challenge": challenge, "pow_counter": solve(challenge)}
+
+
+def written_drafts(port: int, count: int, workers: int) -> list[tuple[Browser, dict[str, str]]]:
+    """``count`` written drafts (:func:`written_draft`), written by ``workers`` threads."""
+    ready: list[tuple[Browser, dict[str, str]]] = []
+    lock = threading.Lock()
+
+    def write(worker: int) -> None:
+        for _ in range(count // workers + (1 if worker < count % workers else 0)):
+            draft = written_draft(port)
+            with lock:
+                ready.append(draft)
+
+    in_threads(write, workers)
     return ready
 
 
@@ -242,11 +248,7 @@ def concurrent_submissions(
                 errors[index] += 1
 
     started = time.monotonic()
-    threads = [threading.Thread(target=reporter, args=(i,)) for i in range(reporters)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(reporter, reporters)
     return sum(done), sum(errors), time.monotonic() - started
 
 
@@ -282,15 +284,7 @@ def main() -> None:
         latencies = []
         receipt = ""
         for _ in range(args.reports):
-            browser = Browser(port)
-            write_report(browser)
-            status, page = browser.request("GET", "/t/bench/report/check/")
-            challenge = re.search(rb'name="pow_challenge" value="([^"]+)"', page)
-            assert challenge, page[:300]
-            pow_data = {
-                "pow_challenge": challenge.group(1).decode(),
-                "pow_counter": solve(challenge.group(1).decode()),
-            }
+            browser, pow_data = written_draft(port)
             start = time.perf_counter()
             status, page = browser.form("/t/bench/report/submit/", pow_data)
             latencies.append((time.perf_counter() - start) * 1000)
