@@ -48,6 +48,8 @@ NEVER_SHOWN = frozenset(
         "receipt",
         "pending_message",
         "website",  # the honeypot (intake.views.report.HONEYPOT)
+        "pow_challenge",  # the check page's proof of work (intake.flood)
+        "pow_counter",
         "action",
         "kept",
         "remove",
