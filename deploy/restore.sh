@@ -12,7 +12,7 @@
 # Run it as the user the service runs as, so the restored files are the service's own.
 #
 # Refuses a database that has tables, or a MEDIA_ROOT that has files, unless --force: then the
-# objects of the backup are dropped and restored, and files already there are kept beside the
+# database's schema public is emptied first, and files already there are kept beside the
 # restored ones (those without a row are removed later by the orphan purge).
 set -euo pipefail
 umask 077
@@ -81,11 +81,9 @@ tables=$(psql --no-password --no-psqlrc --quiet --tuples-only --no-align --comma
      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'") ||
   die "cannot connect to database $PGDATABASE on ${PGHOST:-localhost} (create it first: createdb)"
-clean=()
+emptied=
 if [ "$tables" != 0 ]; then
-  [ -n "$force" ] || die "database $PGDATABASE is not empty ($tables tables, sequences or views): restore into an empty one, or give --force to replace what the backup holds"
-  say "--force: database $PGDATABASE has $tables relations; the backup's are dropped and restored"
-  clean=(--clean --if-exists)
+  [ -n "$force" ] || die "database $PGDATABASE is not empty ($tables tables, sequences or views): restore into an empty one, or give --force to empty its schema public first"
 fi
 mkdir -p "$media"
 if [ -n "$(find "$media" -mindepth 1 -print -quit)" ]; then
@@ -94,15 +92,26 @@ if [ -n "$(find "$media" -mindepth 1 -print -quit)" ]; then
 fi
 
 # 3. The database: decrypted straight into pg_restore, in one transaction (all or nothing).
+if [ "$tables" != 0 ]; then
+  # --force: the schema public emptied as a whole (not pg_restore --clean, which cannot drop
+  # what a newer schema added and still depends on the backup's objects), recreated as
+  # PostgreSQL makes it. Needs the database's owner (the role migrations run as).
+  say "--force: emptying the schema public of database $PGDATABASE ($tables relations)"
+  psql --no-password --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction \
+    --command 'DROP SCHEMA public CASCADE' \
+    --command 'CREATE SCHEMA public AUTHORIZATION pg_database_owner' \
+    --command 'GRANT USAGE ON SCHEMA public TO PUBLIC' ||
+    die "could not empty the schema public (is this role the database's owner?); the database is unchanged"
+  emptied=" (its schema public was emptied: restore again once the cause is fixed)"
+fi
 say "restoring database $PGDATABASE on ${PGHOST:-localhost}"
 set +e
 age --decrypt --identity "$identity" "$work/database.pgdump.age" |
-  pg_restore --no-password --no-owner --exit-on-error --single-transaction "${clean[@]}" \
-    --dbname "$PGDATABASE"
+  pg_restore --no-password --no-owner --exit-on-error --single-transaction --dbname "$PGDATABASE"
 status=("${PIPESTATUS[@]}")
 set -e
-[ "${status[0]}" -eq 0 ] || die "age could not decrypt the database part (exit ${status[0]}): wrong key, or a damaged archive; the database is unchanged"
-[ "${status[1]}" -eq 0 ] || die "pg_restore failed (exit ${status[1]}); the database is unchanged"
+[ "${status[0]}" -eq 0 ] || die "age could not decrypt the database part (exit ${status[0]}): wrong key, or a damaged archive; nothing was restored$emptied"
+[ "${status[1]}" -eq 0 ] || die "pg_restore failed (exit ${status[1]}); nothing was restored$emptied"
 
 # 4. The file store: decrypted straight into tar. Modification times are kept, so the orphan
 # purge treats the files as it did before (each restored row holds its file).

@@ -156,6 +156,14 @@ def test_backup_wipe_restore(
     shutil.rmtree(media)
     media.mkdir()
 
+    # Another key opens nothing and restores nothing.
+    (tmp_path / "other").mkdir()
+    other_key, _public = operator_keys(tmp_path / "other")
+    refused = run([str(RESTORE), "--identity", str(other_key), str(archive)], env, check=False)
+    assert refused.returncode != 0
+    assert "age could not decrypt the database part" in refused.stderr
+    assert list(media.iterdir()) == []
+
     restored = run([str(RESTORE), "--identity", str(key), str(archive)], env)
     assert "Applying casework.0003_flood_digest" in restored.stdout  # the older schema upgraded
     assert "SAME RECEIPT_PEPPER" in restored.stderr
@@ -165,6 +173,10 @@ def test_backup_wipe_restore(
     again = run([str(RESTORE), "--identity", str(key), str(archive)], env, check=False)
     assert again.returncode != 0
     assert "is not empty" in again.stderr
+    # --force replaces what the backup holds, and the result is the same.
+    forced = run([str(RESTORE), "--force", "--identity", str(key), str(archive)], env)
+    assert "Applying casework.0003_flood_digest" in forced.stdout
+    scenario("verify", state, env)
 
 
 def test_backup_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
