@@ -40,6 +40,7 @@ from chat.services import message_post, messages_for  # noqa: E402
 from intake.attachments import attachment_open  # noqa: E402
 from intake.models import Attachment, Case  # noqa: E402
 from intake.services import case_answers, case_attachments, case_for_receipt, case_key_for_office  # noqa: E402
+from tests.deploy.test_backup_restore import ANSWER, FILE, MESSAGE  # noqa: E402
 from tests.fixtures import World, make_staff, staff_client  # noqa: E402
 from tests.intake.journey import ANSWERS, open_mailbox, reporter, submit_report  # noqa: E402
 from tests.keys.test_key_hierarchy import handler_private_of, setup_keys  # noqa: E402
@@ -52,9 +53,6 @@ from whistle.tenants.services import (  # noqa: E402
     tenant_create,
 )
 
-ANSWER = "SENTINEL-backup-answer-kickbacks-8181"
-MESSAGE = "SENTINEL-backup-handler-message-8282"
-FILE = "SENTINEL-backup-file-invoice-8383"
 # A reversible migration that adds a column and constraints, unapplied before the backup.
 OLDER_CASEWORK = ("0002_reminder_sent_at", "0003_flood_digest")
 

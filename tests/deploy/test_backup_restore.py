@@ -24,13 +24,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.deploy.backup_scenario import ANSWER, FILE, MESSAGE
 from tests.plugins.sensitive import SensitiveRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKUP = ROOT / "deploy" / "backup.sh"
 RESTORE = ROOT / "deploy" / "restore.sh"
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432"
+# Filed by tests/deploy/backup_scenario.py, which runs in processes of its own (this module must
+# not import it: it sets Django up for its own database).
+ANSWER = "SENTINEL-backup-answer-kickbacks-8181"
+MESSAGE = "SENTINEL-backup-handler-message-8282"
+FILE = "SENTINEL-backup-file-invoice-8383"
 
 
 def tool(name: str) -> str:
