@@ -93,8 +93,8 @@ def run(
     return result
 
 
-def scenario(step: str, state: Path, env: dict[str, str]) -> None:
-    run([sys.executable, "-m", "tests.deploy.backup_scenario", step, str(state)], env)
+def scenario(step: str, state: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "tests.deploy.backup_scenario", step, str(state)], env)
 
 
 def test_backup_wipe_restore(
@@ -119,7 +119,7 @@ def test_backup_wipe_restore(
     }
     env.pop("DATABASE_URL_FILE", None)
     state = tmp_path / "state.json"
-    scenario("setup", state, env)
+    set_up = scenario("setup", state, env)
     data = json.loads(state.read_text())
     receipt = data["receipt"]
     sensitive.add(receipt, receipt.replace("-", ""))
@@ -171,7 +171,7 @@ def test_backup_wipe_restore(
     restored = run([str(RESTORE), "--identity", str(key), str(archive)], env)
     assert "Applying casework.0003_flood_digest" in restored.stdout  # the older schema upgraded
     assert "SAME RECEIPT_PEPPER" in restored.stderr
-    scenario("verify", state, env)
+    verified = scenario("verify", state, env)
 
     # A second restore refuses the database it would overwrite.
     again = run([str(RESTORE), "--identity", str(key), str(archive)], env, check=False)
@@ -180,7 +180,15 @@ def test_backup_wipe_restore(
     # --force replaces what the backup holds, and the result is the same.
     forced = run([str(RESTORE), "--force", "--identity", str(key), str(archive)], env)
     assert "Applying casework.0003_flood_digest" in forced.stdout
-    scenario("verify", state, env)
+    verified_again = scenario("verify", state, env)
+
+    # What the scripts (and Whistle around them) printed holds no content and no receipt.
+    said = "".join(
+        r.stdout + r.stderr
+        for r in (set_up, made, refused, restored, verified, again, forced, verified_again)
+    )
+    for secret in (ANSWER, MESSAGE, FILE, receipt, receipt.replace("-", "")):
+        assert secret not in said
 
 
 def test_backup_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
