@@ -14,6 +14,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
+from django.test import Client, override_settings
 
 from tests.deploy.kustomize_subset import containers, load_documents, pod_spec, render
 
@@ -245,6 +246,33 @@ def test_web_has_startup_liveness_and_readiness_probes(rendered):
         "readinessProbe": "/readyz",
     }
     assert config(rendered)["TRUST_X_FORWARDED_PROTO"] == "true"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("probe_name", ["startupProbe", "livenessProbe", "readinessProbe"])
+def test_the_probes_as_kubelet_sends_them_reach_the_health_views(rendered, probe_name):
+    """Whistle with the production HTTPS settings and the ConfigMap's ALLOWED_HOSTS answers
+    each probe's request 200; without the probe's headers (kubelet sends the pod's IP as
+    Host, over plain HTTP) it would not, and the pod would never become ready."""
+    web = find(rendered, "Deployment", "whistle-web")
+    (container,) = pod_spec(web)["containers"]  # type: ignore[index]
+    probe = container[probe_name]["httpGet"]
+    headers = {h["name"]: h["value"] for h in probe["httpHeaders"]}
+    production_https = override_settings(
+        WHISTLE_HOSTS=config(rendered)["ALLOWED_HOSTS"].split(","),
+        SECURE_SSL_REDIRECT=True,
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        CELERY_TASK_ALWAYS_EAGER=False,
+    )
+    with production_https:
+        response = Client().get(
+            probe["path"],
+            HTTP_HOST=headers["Host"],
+            HTTP_X_FORWARDED_PROTO=headers["X-Forwarded-Proto"],
+        )
+        assert response.status_code == 200, response.content
+        bare = Client().get(probe["path"], HTTP_HOST="10.244.1.7:8000")
+        assert bare.status_code != 200
 
 
 def test_web_has_an_autoscaler_on_cpu_and_a_disruption_budget(rendered):
