@@ -1,0 +1,223 @@
+"""Prometheus metrics (prometheus_client): what an operator watches, nothing about anyone.
+
+Labels are route names (``resolver_match.view_name``), methods, status classes and the side of
+a websocket: never a path, a host, a tenant or a person. Each process keeps its own counters in
+prometheus_client's default registry and serves them at ``/metrics`` (``metrics_view``);
+Prometheus scrapes every ``serve`` process (one per pod or container) and sums over them
+(docs/operations.md, "Observability"). Gauges that describe the whole service (queue depth,
+retention backlog, reminder lag) are read at scrape time from PostgreSQL and Redis by
+:class:`ServiceCollector`, so every process reports the same values: alert on ``max``.
+
+``/metrics`` exists only on the operator's own hosts (``whistle.urls``; tenant hosts and
+``/t/<slug>/`` paths use the reporter URLconf) and answers 404, like any missing page, unless
+``METRICS_TOKEN`` is set and the request carries it as a bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "whistle_http_requests",
+    "HTTP requests answered, by route name, method and status class.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "whistle_http_request_duration_seconds",
+    "Time to answer an HTTP request (to the response object; streamed bodies not included), "
+    "by route name and method.",
+    ["route", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0),
+)
+WEBSOCKETS = Gauge(
+    "whistle_websocket_connections",
+    "Conversation websockets open in this process, by side (handler or reporter).",
+    ["side"],
+)
+ARGON2_WAIT = Histogram(
+    "whistle_argon2_slot_wait_seconds",
+    "Time an Argon2id derivation waited for one of this process's slots (got or not).",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+)
+ARGON2_BUSY = Counter(
+    "whistle_argon2_busy",
+    "Argon2id derivations refused because no slot freed in time (the user got 'busy, try "
+    "again', HTTP 503).",
+)
+
+#: Methods used as a label; anything else counts as "other" (a client must not be able to
+#: grow the label set).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Route label of a request no URL pattern matched (404s of unknown paths and hosts).
+UNMATCHED = "unmatched"
+
+
+def route_name(request: HttpRequest) -> str:
+    """The request's route name (``namespace:name``), never its path: reporter paths carry
+    the tenant's slug. A pattern without a name counts by its view's dotted path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return UNMATCHED
+    return str(match.view_name or UNMATCHED)
+
+
+def _method(request: HttpRequest) -> str:
+    method = (request.method or "").upper()
+    return method if method in _METHODS else "other"
+
+
+class RequestMetricsMiddleware:
+    """Count and time every request by route name, method and status class (outermost)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route, method = route_name(request), _method(request)
+        LATENCY.labels(route, method).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, method, f"{response.status_code // 100}xx").inc()
+        return response
+
+
+def websocket_opened(side: str) -> None:
+    WEBSOCKETS.labels(side).inc()
+
+
+def websocket_closed(side: str) -> None:
+    WEBSOCKETS.labels(side).dec()
+
+
+def argon2_waited(seconds: float, acquired: bool) -> None:
+    """``crypto.on_slot_wait`` callback (registered in ``WhistleConfig.ready``)."""
+    ARGON2_WAIT.observe(seconds)
+    if not acquired:
+        ARGON2_BUSY.inc()
+
+
+# --- read at scrape time ---------------------------------------------------------------------
+
+_broker: redis.Redis | None = None
+
+
+def _broker_client() -> redis.Redis:
+    global _broker
+    if _broker is None:
+        _broker = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL,
+            socket_timeout=settings.REDIS_TIMEOUT,
+            socket_connect_timeout=settings.REDIS_TIMEOUT,
+        )
+    return _broker
+
+
+def queue_depth() -> int | None:
+    """Tasks waiting in the Celery default queue (the length of its Redis list); None without
+    a Redis broker (quickstart runs jobs in-process)."""
+    if not str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://", "unix://")):
+        return None
+    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    return int(_broker_client().llen(queue))
+
+
+@dataclass(frozen=True)
+class ScrapeGauge:
+    """A gauge of the whole service read at scrape time: ``read`` returns its value, or None
+    to leave it out."""
+
+    source: str
+    name: str
+    documentation: str
+    read: Callable[[], float | None]
+
+
+#: Registered by the apps that own the data (``scrape_gauge``): whistle must not import them.
+_scrape_gauges: dict[str, ScrapeGauge] = {}
+
+
+def scrape_gauge(
+    source: str, name: str, documentation: str, read: Callable[[], float | None]
+) -> None:
+    """Register a gauge read at scrape time (casework registers the retention backlog and
+    the reminder lag). Registering a source again replaces it."""
+    _scrape_gauges[source] = ScrapeGauge(source, name, documentation, read)
+
+
+scrape_gauge(
+    "queue",
+    "whistle_celery_queue_depth",
+    "Tasks waiting in the Celery default queue.",
+    queue_depth,
+)
+
+
+class ServiceCollector(Collector):
+    """Gauges of the whole service, read when Prometheus scrapes. A source that cannot be
+    read (an outage) leaves its gauge out and sets ``whistle_metrics_source_up`` to 0, so the
+    scrape itself still succeeds and ``/readyz`` tells the rest."""
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "whistle_metrics_source_up",
+            "Whether a scrape-time gauge could be read (1) or its source failed (0).",
+            labels=["source"],
+        )
+        for gauge in list(_scrape_gauges.values()):
+            try:
+                value = gauge.read()
+            except Exception as error:  # an outage: the scrape goes on without this gauge
+                logger.warning("metrics: %s not read (%s)", gauge.source, type(error).__name__)
+                up.add_metric([gauge.source], 0)
+                continue
+            up.add_metric([gauge.source], 1)
+            if value is not None:
+                yield GaugeMetricFamily(gauge.name, gauge.documentation, value=value)
+        yield up
+
+
+_registered = False
+
+
+def register() -> None:
+    """Hook the metrics up (``WhistleConfig.ready``): the Argon2 slot callback and the
+    scrape-time collector. Idempotent."""
+    global _registered
+    if _registered:
+        return
+    from crypto import on_slot_wait
+
+    on_slot_wait(argon2_waited)
+    REGISTRY.register(ServiceCollector())
+    _registered = True
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The metrics in Prometheus' text format, for a request with the bearer token; the
+    neutral 404 for everyone else and whenever ``METRICS_TOKEN`` is not set."""
+    expected = settings.METRICS_TOKEN
+    if not expected or not hmac.compare_digest(
+        _bearer(request).encode("utf-8"), expected.encode("utf-8")
+    ):
+        raise Http404
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
