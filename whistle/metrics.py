@@ -112,27 +112,29 @@ def argon2_waited(seconds: float, acquired: bool) -> None:
 
 # --- read at scrape time ---------------------------------------------------------------------
 
-_broker: redis.Redis | None = None
+_brokers: dict[str, redis.Redis] = {}
 
 
-def _broker_client() -> redis.Redis:
-    global _broker
-    if _broker is None:
-        _broker = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL,
+def _broker_client(url: str) -> redis.Redis:
+    """One client (and connection pool) per process and broker URL, made at the first scrape."""
+    client = _brokers.get(url)
+    if client is None:
+        client = _brokers[url] = redis.Redis.from_url(
+            url,
             socket_timeout=settings.REDIS_TIMEOUT,
             socket_connect_timeout=settings.REDIS_TIMEOUT,
         )
-    return _broker
+    return client
 
 
 def queue_depth() -> int | None:
     """Tasks waiting in the Celery default queue (the length of its Redis list); None without
     a Redis broker (quickstart runs jobs in-process)."""
-    if not str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://", "unix://")):
+    url = str(settings.CELERY_BROKER_URL)
+    if not url.startswith(("redis://", "rediss://", "unix://")):
         return None
     queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
-    return int(_broker_client().llen(queue))
+    return int(_broker_client(url).llen(queue))
 
 
 @dataclass(frozen=True)
