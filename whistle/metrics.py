@@ -8,14 +8,17 @@ Prometheus scrapes every ``serve`` process (one per pod or container) and sums o
 retention backlog, reminder lag) are read at scrape time from PostgreSQL and Redis by
 :class:`ServiceCollector`, so every process reports the same values: alert on ``max``.
 
-``/metrics`` exists only on the operator's own hosts (``whistle.urls``; tenant hosts and
-``/t/<slug>/`` paths use the reporter URLconf) and answers 404, like any missing page, unless
-``METRICS_TOKEN`` is set and the request carries it as a bearer token.
+``/metrics`` is answered by :class:`RequestMetricsMiddleware` (before the tenant middleware,
+so that Prometheus can scrape a process at its IP address) only on the operator's own hosts or
+an IP address, never on a tenant's host or under ``/t/<slug>/``, and only when
+``METRICS_TOKEN`` is set and the request carries it as a bearer token; everything else is the
+ordinary 404 of a missing page.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -81,15 +85,18 @@ def _method(request: HttpRequest) -> str:
 
 
 class RequestMetricsMiddleware:
-    """Count and time every request by route name, method and status class (outermost)."""
+    """Count and time every request by route name, method and status class (outermost), and
+    answer an authorised scrape of ``/metrics`` (:func:`metrics_response`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        response = self.get_response(request)
-        route, method = route_name(request), _method(request)
+        scraped = metrics_response(request)
+        response = scraped if scraped is not None else self.get_response(request)
+        route = METRICS_ROUTE if scraped is not None else route_name(request)
+        method = _method(request)
         LATENCY.labels(route, method).observe(time.perf_counter() - started)
         REQUESTS.labels(route, method, f"{response.status_code // 100}xx").inc()
         return response
@@ -173,6 +180,11 @@ class ServiceCollector(Collector):
     read (an outage) leaves its gauge out and sets ``whistle_metrics_source_up`` to 0, so the
     scrape itself still succeeds and ``/readyz`` tells the rest."""
 
+    def describe(self) -> Iterator[Metric]:
+        # Without describe(), registering would collect once: database and Redis queries at
+        # start-up (and in every management command).
+        return iter(())
+
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
             "whistle_metrics_source_up",
@@ -208,18 +220,45 @@ def register() -> None:
     _registered = True
 
 
+#: Route label of the scrapes themselves.
+METRICS_ROUTE = "metrics"
+
+
 def _bearer(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The metrics in Prometheus' text format, for a request with the bearer token; the
-    neutral 404 for everyone else and whenever ``METRICS_TOKEN`` is not set."""
+def _scrape_host(request: HttpRequest) -> bool:
+    """One of the operator's hosts (``ALLOWED_HOSTS``), or an IP address that no tenant has as
+    its host name: Prometheus scrapes each process at its own address (a pod's IP), and sends
+    that as the Host header. Never a tenant's host name."""
+    from whistle.tenants.models import TenantHostname
+
+    host, _port = split_domain_port(request.get_host())
+    host = host.lower()
+    if host in settings.WHISTLE_HOSTS:
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not TenantHostname.objects.filter(hostname=host).exists()
+
+
+def metrics_response(request: HttpRequest) -> HttpResponse | None:
+    """The metrics in Prometheus' text format for ``GET /metrics`` with the bearer token from
+    ``METRICS_TOKEN`` on a scrape host; None for every other request, which then takes its
+    ordinary way (no URL pattern has ``/metrics``: without the setting or the token, on a
+    tenant's host or under ``/t/<slug>/``, it is the ordinary 404 of a missing page)."""
     expected = settings.METRICS_TOKEN
-    if not expected or not hmac.compare_digest(
-        _bearer(request).encode("utf-8"), expected.encode("utf-8")
+    if (
+        not expected
+        or request.path_info != "/metrics"
+        or request.method not in ("GET", "HEAD")
+        or not hmac.compare_digest(_bearer(request).encode("utf-8"), expected.encode("utf-8"))
+        or not _scrape_host(request)
     ):
-        raise Http404
+        return None
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

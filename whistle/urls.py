@@ -6,14 +6,11 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from whistle import views
-from whistle.metrics import metrics_view
 
 urlpatterns = [
     path("", views.home_view, name="home"),
     path("healthz", views.healthz_view, name="healthz"),
     path("readyz", views.readyz_view, name="readyz"),
-    # Only here, on the operator's hosts; 404 without METRICS_TOKEN and its bearer token.
-    path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("staff/", include("whistle.accounts.urls")),
     path("staff/", include("casework.urls")),

@@ -66,7 +66,9 @@ def test_without_or_with_a_wrong_token_metrics_is_404() -> None:
 
 
 @override_settings(METRICS_TOKEN=TOKEN)
-def test_metrics_is_404_on_tenant_hosts_and_reporter_paths(worlds: tuple[World, World]) -> None:
+def test_metrics_is_404_on_tenant_hosts_and_reporter_paths_and_200_by_address(
+    worlds: tuple[World, World],
+) -> None:
     a, b = worlds
     TenantHostname.objects.create(tenant=b.tenant, hostname="hinweise.betadorf.example")
     token = {"Authorization": f"Bearer {TOKEN}"}
@@ -74,6 +76,13 @@ def test_metrics_is_404_on_tenant_hosts_and_reporter_paths(worlds: tuple[World, 
     assert on_host.status_code == 404
     assert Client().get(base(a) + "metrics", headers=token).status_code == 404
     assert Client().get(base(a) + "metrics/", headers=token).status_code == 404
+    # A process scraped at its own address (a pod's IP) answers; an address that a tenant
+    # registered as its host name does not.
+    assert Client(HTTP_HOST="10.1.2.3:8000").get("/metrics", headers=token).status_code == 200
+    assert Client(HTTP_HOST="[fd00::7]:8000").get("/metrics", headers=token).status_code == 200
+    TenantHostname.objects.create(tenant=a.tenant, hostname="10.1.2.4")
+    assert Client(HTTP_HOST="10.1.2.4").get("/metrics", headers=token).status_code == 404
+    assert Client(HTTP_HOST="10.1.2.3:8000").get("/metrics").status_code == 404
 
 
 @override_settings(METRICS_TOKEN=TOKEN)
@@ -194,3 +203,32 @@ def test_retention_backlog_and_reminder_lag_from_real_rows(
     assert "whistle_reminder_lag_seconds" in authorised()
     ReminderSent.objects.filter(pk=waiting.pk).update(sent_at=timezone.now())
     assert sample("whistle_reminder_lag_seconds") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_open_websockets_are_counted_by_side(world_a: World) -> None:
+    from asgiref.sync import sync_to_async
+
+    from tests.chat.test_consumers import asetup, connect, headers, reporter_path, staff_path
+
+    async def open_sockets(side: str) -> float:
+        # A scrape reads the database too (the scrape-time gauges): not on the event loop.
+        return await sync_to_async(sample)("whistle_websocket_connections", side=side)
+
+    office = await open_sockets("office")
+    reporter_side = await open_sockets("reporter")
+    lead, case, mailbox = await asetup(world_a)
+    ok_staff, office_socket = await connect(staff_path(world_a, case), headers(lead))
+    ok_reporter, reporter_socket = await connect(reporter_path(world_a), headers(mailbox))
+    assert ok_staff and ok_reporter
+    assert await open_sockets("office") == office + 1
+    assert await open_sockets("reporter") == reporter_side + 1
+    # A refused socket (no session) is never counted.
+    refused, _socket = await connect(reporter_path(world_a), headers(Client()))
+    assert not refused
+    assert await open_sockets("reporter") == reporter_side + 1
+    await office_socket.disconnect()
+    await reporter_socket.disconnect()
+    assert await open_sockets("office") == office
+    assert await open_sockets("reporter") == reporter_side
