@@ -49,7 +49,7 @@ LATENCY = Histogram(
 )
 WEBSOCKETS = Gauge(
     "whistle_websocket_connections",
-    "Conversation websockets open in this process, by side (handler or reporter).",
+    "Conversation websockets open in this process, by side (office or reporter).",
     ["side"],
 )
 ARGON2_WAIT = Histogram(
