@@ -261,4 +261,6 @@ def metrics_response(request: HttpRequest) -> HttpResponse | None:
         or not _scrape_host(request)
     ):
         return None
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    response = HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
+    return response
