@@ -9,4 +9,6 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("Casework")
 
     def ready(self) -> None:
-        from casework import receivers  # noqa: F401  (connects the audit receivers)
+        from casework import metrics, receivers  # noqa: F401  (connects the audit receivers)
+
+        metrics.register()

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Case
@@ -71,8 +72,17 @@ class ReminderSent(models.Model):
     stage = models.CharField(max_length=16)  # "before", "due", "overdue"; "flood_digest"
     on_date = models.DateField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the row was recorded: the reminder lag metric is the age of the oldest unsent one.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="reminder_unsent",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "deadline", "stage", "on_date"], name="unique_reminder"

@@ -187,6 +187,12 @@ def _record(**fields: object) -> int | None:
         return None
 
 
+def retried_since() -> datetime.date:
+    """Unsent reminders from this day on are queued again by each run (older ones are given
+    up: their day has long passed)."""
+    return timezone.now().date() - datetime.timedelta(days=RETRY_DAYS + 1)
+
+
 def schedule_reminders() -> list[int]:
     """Record each reminder due today once (per case; for flood cases one digest per office)
     and queue its mail (after commit), and queue again the recent ones whose mail has not gone
@@ -196,9 +202,8 @@ def schedule_reminders() -> list[int]:
     offices = {case.office_id: case.office for case in flood_cases_due()}
     for office in offices.values():
         _record(office=office, deadline="", stage=FLOOD_DIGEST, on_date=tenant_today(office.owner))
-    since = timezone.now().date() - datetime.timedelta(days=RETRY_DAYS + 1)
     queued = list(
-        ReminderSent.objects.filter(sent_at__isnull=True, on_date__gte=since)
+        ReminderSent.objects.filter(sent_at__isnull=True, on_date__gte=retried_since())
         .order_by("pk")
         .values_list("pk", flat=True)
     )

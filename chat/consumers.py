@@ -55,6 +55,7 @@ from intake.models import Case
 from intake.views.mailbox import SEEN
 from whistle.accounts.middleware import AUTH_AT, SEEN_AT
 from whistle.accounts.models import User
+from whistle.metrics import websocket_closed, websocket_opened
 
 CLOSE_REFUSED = 4403
 # Read the stored session again at least this often (seconds), whatever the socket knows.
@@ -98,6 +99,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     access: Access | None = None
     groups_joined: tuple[str, ...] = ()
+    counted = False  # in the open-websockets gauge (whistle.metrics)
     # Spread over sockets, so that sockets opened together do not all re-check (or write their
     # idle clock) at once.
     recheck_every: float = RECHECK
@@ -223,8 +225,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted = True
+        websocket_opened(self.side)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            websocket_closed(self.side)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

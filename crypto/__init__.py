@@ -24,6 +24,7 @@ from crypto.kdf import (
     argon2_slot,
     configure_slots,
     derive_key,
+    on_slot_wait,
     run_in_slot,
     slot_config,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "generate_recovery_key",
     "iter_decrypt",
     "key_fingerprint",
+    "on_slot_wait",
     "padded_size",
     "parse_receipt",
     "parse_recovery_key",

@@ -25,10 +25,12 @@ the event loop keep their latency while Argon2 takes the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -132,6 +134,26 @@ class _Slots:
 _current = _Slots(DEFAULT_MAX_CONCURRENT, DEFAULT_SLOT_TIMEOUT)
 _configure_lock = threading.Lock()
 
+#: Called after every wait for a slot with the seconds waited and whether a slot was got
+#: (False: the caller gets BusyError). The application registers its metrics here
+#: (:func:`on_slot_wait`); this package knows nothing of them.
+SlotWaitCallback = Callable[[float, bool], None]
+_slot_wait_callbacks: list[SlotWaitCallback] = []
+
+
+def on_slot_wait(callback: SlotWaitCallback) -> None:
+    """Register ``callback(seconds_waited, acquired)``, called after each wait for a slot (in
+    the waiting thread; keep it cheap). Registering the same callback twice has no effect; an
+    exception it raises is ignored, so observing can never fail a derivation."""
+    if callback not in _slot_wait_callbacks:
+        _slot_wait_callbacks.append(callback)
+
+
+def _report_wait(waited: float, acquired: bool) -> None:
+    for callback in tuple(_slot_wait_callbacks):
+        with contextlib.suppress(Exception):  # observing must never fail a derivation
+            callback(waited, acquired)
+
 
 def configure_slots(max_concurrent: int, timeout: float) -> None:
     """Set how many Argon2id runs may proceed at once in this process, and how long to wait.
@@ -170,7 +192,10 @@ def argon2_slot() -> Iterator[None]:
     # Take a reference first: if configure_slots swaps the semaphore meanwhile, the release
     # must still go to the semaphore that was acquired.
     slots = _current
-    if not slots.semaphore.acquire(timeout=slots.timeout):
+    started = time.monotonic()
+    acquired = slots.semaphore.acquire(timeout=slots.timeout)
+    _report_wait(time.monotonic() - started, acquired)
+    if not acquired:
         raise BusyError("all Argon2id slots are busy")
     try:
         yield

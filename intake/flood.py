@@ -166,12 +166,16 @@ def submissions_count(tenant: Tenant, now: float | None = None) -> int | None:
 
 
 def _alert(tenant: Tenant) -> None:
-    """Once per tenant and hour: the operator learns of a flood (no content, no report)."""
+    """Once per tenant and hour: the operator learns of a flood (no content, no report).
+
+    The log line names the tenant by its public id, as every log line does (no tenant names
+    in a log collector, docs/operations.md "Observability"); the mail to the operator's own
+    addresses names its slug, which is what the operator acts on."""
     logger.warning(
         "intake.flood: more than %d submissions this hour for tenant %s; nothing is refused, "
         "reports without real writing time are set aside as suspected flood",
         settings.INTAKE_SUBMISSIONS_ALERT_HOUR,
-        tenant.slug,
+        tenant.public_id,
     )
     if not settings.OPERATOR_EMAILS:
         return

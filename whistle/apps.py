@@ -8,4 +8,6 @@ class WhistleConfig(AppConfig):
     verbose_name = "Whistle"
 
     def ready(self) -> None:
-        from whistle import checks  # noqa: F401  (registers the checks)
+        from whistle import checks, metrics  # noqa: F401  (registers the checks)
+
+        metrics.register()

@@ -111,6 +111,8 @@ def outage_response(request: HttpRequest, error: BaseException) -> HttpResponse:
         type(outage_of(error) or error).__name__,
         request.method,
         request.path,
+        # LOG_FORMAT=json names the route instead of the path (whistle/logformat.py).
+        extra={"request": request, "status_code": 503},
     )
     language = _language(request)
     html: str

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so the time counted is the whole answer (whistle/metrics.py).
+    "whistle.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whistle.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -428,6 +430,10 @@ else:
 # output. django.server and uvicorn access logs are off: they would record reporters' addresses
 # (tests/whistle/test_serve_logs.py).
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+# "text" (one line per record, as always) or "json": one JSON object per line for a log
+# collector (whistle/logformat.py): time, level, logger, message, and for request records the
+# route name instead of the path. The filters below apply in both formats.
+LOG_FORMAT = env.choice("LOG_FORMAT", ("text", "json"), "text")
 # uvicorn logs through these loggers too (`manage.py serve` passes no log config of its own):
 # its handshake lines carry client addresses, so every uvicorn logger gets the NoClientAddress
 # filter, and stays at INFO whatever LOG_LEVEL says: at DEBUG the websockets library logs the
@@ -437,8 +443,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"no_client_address": {"()": "whistle.logfilters.NoClientAddress"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "whistle.logformat.JsonFormatter"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": LOG_LEVEL, "propagate": True},
@@ -459,6 +473,13 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- metrics (whistle/metrics.py) -----------------------------------------------------------
+# The bearer token Prometheus sends to /metrics on the operator's hosts; unset, /metrics is a
+# 404 like any missing page. At least 32 characters (give it as METRICS_TOKEN_FILE).
+METRICS_TOKEN = env.string("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 random characters.")
 
 # --- whistle --------------------------------------------------------------------------------
 WHISTLE_ONION_ADDRESS = env.string("ONION_ADDRESS", "")

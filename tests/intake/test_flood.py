@@ -225,10 +225,12 @@ def test_a_flood_is_set_apart_and_genuine_reporters_of_both_tenants_get_through(
         Case.objects.filter(tenant=a.tenant).order_by("id").values_list("flood", flat=True)
     )
     assert flags == [""] * 3 + [Case.Flood.SUSPECTED] * 5
-    # The operator is told once, naming the tenant and nothing else.
+    # The operator is told once, naming the tenant (the log line by its public id, the mail by
+    # its slug) and nothing else.
     alerts = [r for r in caplog.records if "submissions this hour" in r.getMessage()]
     assert len(alerts) == 1
-    assert a.tenant.slug in alerts[0].getMessage()
+    assert str(a.tenant.public_id) in alerts[0].getMessage()
+    assert a.tenant.slug not in alerts[0].getMessage()
     assert len(mail.outbox) == 1
     assert a.tenant.slug in mail.outbox[0].subject
     assert mail.outbox[0].to == ["ops@operator.example"]
