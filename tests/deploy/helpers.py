@@ -105,7 +105,8 @@ def readme_variables() -> set[str]:
             continue
         first_column = line.split("|")[1]
         names.update(n for n in re.findall(r"`([A-Z][A-Z0-9_]*)`", first_column))
-    return names
+    # `NAME` / `NAME_FILE`: the file form of NAME, documented with it.
+    return {n for n in names if not (n.endswith("_FILE") and n.removesuffix("_FILE") in names)}
 
 
 def settings_variables() -> set[str]:
