@@ -58,8 +58,22 @@ class Upstream:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:
                 upstream.requests.append((self.path, dict(self.headers.items())))
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    # Switch protocols, then echo one line: enough to see the tunnel.
+                    self.send_response(101)
+                    self.send_header("Upgrade", "websocket")
+                    self.send_header("Connection", "Upgrade")
+                    self.end_headers()
+                    self.wfile.flush()
+                    line = self.rfile.readline()
+                    self.wfile.write(f"{upstream.name}:".encode() + line)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 body = upstream.name.encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -178,6 +192,44 @@ def test_routes_and_forwarded_headers(proxy: Proxy) -> None:
         assert headers["X-Forwarded-Proto"] == "http"
         assert "X-Forwarded-For" not in headers
         assert CLIENT_FORWARDED_FOR not in json.dumps(headers)
+
+
+def _websocket_line(port: int, path: str, line: bytes) -> tuple[bytes, bytes]:
+    """Open an upgraded connection through the proxy and send one line; returns the response
+    head and what came back through the tunnel."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"User-Agent: {USER_AGENT}\r\n\r\n"
+            ).encode()
+        )
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(4096)
+            assert chunk, received
+            received += chunk
+        head, _, rest = received.partition(b"\r\n\r\n")
+        sock.sendall(line)
+        while not rest.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            assert chunk, rest
+            rest += chunk
+        return head, rest
+
+
+def test_websocket_upgrades_pass_through(proxy: Proxy) -> None:
+    head, echoed = _websocket_line(proxy.site_port, "/ws/staff/case/1/", b"ping\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    assert echoed == b"staff:ping\n"
+    head, echoed = _websocket_line(proxy.site_port, "/ws/t/alpha/mailbox/", b"pong\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    assert echoed == b"web:pong\n"
+    (_path, headers), *_ = proxy.web.requests
+    assert headers["Upgrade"] == "websocket"
+    assert "X-Forwarded-For" not in headers
 
 
 def test_onion_listener_serves_reporter_pages_only_as_https(proxy: Proxy) -> None:
