@@ -3,12 +3,19 @@ variable whistle/settings.py reads; secrets appear only as files (issue 14, poin
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from tests.deploy.helpers import (
     COMPOSE,
+    DEPLOY,
     ENV_EXAMPLE,
+    ROOT,
     SECRET_VARIABLES,
+    load_compose,
     readme_variables,
     settings_variables,
 )
@@ -57,3 +64,50 @@ def test_compose_interpolations_are_documented() -> None:
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE.read_text(encoding="utf-8")))
     assert "WHISTLE_DOMAIN" in used
     assert used - _documented() == set()
+
+
+def _assignments() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in _lines():
+        match = re.match(r"^([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            values[match[1]] = match[2]
+    return values
+
+
+def test_the_example_with_generated_secrets_passes_the_deploy_checks(tmp_path) -> None:
+    """deploy/.env.example as it stands, the compose file's environment for the web service,
+    and the secret files deploy/make-secrets.sh writes (mounted where compose mounts them):
+    production settings load and `manage.py check --deploy` finds nothing."""
+    secrets = tmp_path / "secrets"
+    subprocess.run(
+        [str(DEPLOY / "make-secrets.sh")],
+        env={"PATH": os.environ["PATH"], "WHISTLE_SECRETS_DIR": str(secrets)},
+        check=True,
+        capture_output=True,
+    )
+    compose = load_compose()
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        **_assignments(),
+    }
+    for key, value in compose["services"]["web"]["environment"].items():
+        if key.endswith("_FILE"):
+            secret_file = compose["secrets"][Path(value).name]["file"]
+            value = str(secrets / Path(secret_file).name)
+        environment[key] = str(value)
+    assert environment["WHISTLE_MODE"] == "production"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "no issues" in result.stdout
