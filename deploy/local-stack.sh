@@ -112,7 +112,8 @@ supervise() {
   local name=$1
   shift
   local pid='' status stopping=''
-  trap 'stopping=1; [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true' TERM
+  # Ctrl+C reaches every process of the terminal's group, this one too: stop, do not restart.
+  trap 'stopping=1; [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true' INT TERM
   while [ -z "$stopping" ]; do
     "$@" >>"$LOGS/$name.log" 2>&1 &
     pid=$!
@@ -121,42 +122,51 @@ supervise() {
     wait "$pid" || status=$?
     while kill -0 "$pid" 2>/dev/null; do wait "$pid" || status=$?; done  # woken by the trap
     [ -z "$stopping" ] || break
-    say "$name (pid $pid) exited with status $status; starting it again" | tee -a "$LOGS/$name.log"
     sleep 1
+    [ -z "$stopping" ] && [ ! -e "$STACK_DIR/stopping" ] || break
+    say "$name (pid $pid) exited with status $status; starting it again" | tee -a "$LOGS/$name.log"
   done
   rm -f "$STACK_DIR/$name.pid"
 }
 
 stop() {
   trap '' INT TERM
+  : >"$STACK_DIR/stopping"
   say "stopping"
-  kill -TERM $(jobs -p) 2>/dev/null || true
-  local waited=0
-  while [ -n "$(jobs -pr)" ] && [ "$waited" -lt 60 ]; do
-    sleep 0.5
-    waited=$((waited + 1))
-  done
-  if [ -n "$(jobs -pr)" ]; then
-    say "still running after 30 s: killing the process group"
-    kill -KILL -- -$$
-  fi
+  kill -TERM "${supervisors[@]}" 2>/dev/null || true
+  # Whatever has not ended after 30 s is killed, with the whole process group.
+  # (One process, so that killing it leaves nothing behind.)
+  "$PYTHON" -c 'import os, time
+time.sleep(30)
+print("local-stack: still running after 30 s: killing the process group", flush=True)
+os.killpg(0, 9)' &
+  local watchdog=$!
+  wait "${supervisors[@]}" 2>/dev/null || true
+  { kill -KILL "$watchdog" && wait "$watchdog"; } 2>/dev/null || true
+  rm -f "$STACK_DIR/stopping"
   say "stopped"
   exit 0
 }
+supervisors=()
 trap stop INT TERM
 
-rm -f "$STACK_DIR"/*.pid
+rm -f "$STACK_DIR"/*.pid "$STACK_DIR/stopping"
 for name in web-a web-b worker beat proxy; do  # the previous run's logs are kept as *.log.1
   [ ! -f "$LOGS/$name.log" ] || mv "$LOGS/$name.log" "$LOGS/$name.log.1"
 done
 celery=("$PYTHON" -m celery -A whistle)
 supervise web-a "$PYTHON" manage.py serve --host "$STACK_HOST" --port "$STACK_PORT_A" &
+supervisors+=($!)
 supervise web-b "$PYTHON" manage.py serve --host "$STACK_HOST" --port "$STACK_PORT_B" &
+supervisors+=($!)
 supervise worker "${celery[@]}" worker --loglevel INFO --concurrency "$WORKER_CONCURRENCY" \
   --without-gossip --without-mingle --without-heartbeat &
+supervisors+=($!)
 supervise beat "${celery[@]}" beat --loglevel INFO --schedule "$STACK_DIR/celerybeat-schedule" &
+supervisors+=($!)
 supervise proxy "$PYTHON" deploy/stack_proxy.py --listen "$STACK_HOST:$STACK_PORT" \
   "$STACK_HOST:$STACK_PORT_A" "$STACK_HOST:$STACK_PORT_B" &
+supervisors+=($!)
 
 listening() { (exec 3<>"/dev/tcp/$STACK_HOST/$1") 2>/dev/null; }
 started() {
@@ -185,7 +195,5 @@ Whistle stack ready: http://$STACK_HOST:$STACK_PORT/ (staff: /staff/login/)
 Ctrl+C (or SIGTERM) stops everything.
 EOF
 
-while :; do
-  wait || true
-  [ -n "$(jobs -pr)" ] || stop
-done
+wait "${supervisors[@]}" || true  # returns when a signal arrives (the trap then stops all)
+stop

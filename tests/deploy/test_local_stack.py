@@ -405,3 +405,37 @@ def test_the_whole_stack_with_real_workers(
         what="every process of the stack to end",
     )
     assert "stopped" in stack.output()
+
+
+def _settings_of(**env: str) -> dict[str, Any]:
+    """CELERY_BROKER_TRANSPORT_OPTIONS and the reminders' schedule, as a process started with
+    ``env`` sees them."""
+    code = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps({'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, "
+        "'reminders': str(s.CELERY_BEAT_SCHEDULE['deadline-reminders']['schedule'])}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **env},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_dead_workers_tasks_are_looked_for_every_sixth_of_the_visibility_timeout() -> None:
+    default = _settings_of()
+    assert default["options"]["visibility_timeout"] == 600
+    # Kombu's own 10 s x every 10th sweep: unchanged in production.
+    assert default["options"]["unacked_restore_interval"] == 10
+    assert default["options"]["unacked_restore_throttle"] == 10
+    assert "<crontab: 17 * * * *" in default["reminders"]
+
+    short = _settings_of(CELERY_VISIBILITY_TIMEOUT="10", REMINDER_INTERVAL_SECONDS="2")
+    assert short["options"]["unacked_restore_interval"] == 1
+    assert short["options"]["unacked_restore_throttle"] == 1
+    assert short["reminders"] == "2"
