@@ -16,7 +16,12 @@ ROOT=$PWD
 
 # Lead a process group of our own, so that stopping reaches every process we started and
 # nothing else (an interactive shell already makes us its leader; keep Ctrl+C working there).
-if [ "$(ps -o pgid= -p $$ | tr -d ' ')" != "$$" ]; then
+if [ -r /proc/$$/stat ]; then
+  pgid=$(cut -d ' ' -f 5 /proc/$$/stat)
+else
+  pgid=$(ps -o pgid= -p $$ | tr -d ' ')
+fi
+if [ "$pgid" != "$$" ] && command -v setsid >/dev/null; then
   exec setsid "$0" "$@"
 fi
 
