@@ -134,7 +134,7 @@ supervise() {
   rm -f "$STACK_DIR/$name.pid"
 }
 
-stop() {
+stop() {  # stop [EXIT_STATUS]
   trap '' INT TERM
   : >"$STACK_DIR/stopping"
   say "stopping"
@@ -150,10 +150,10 @@ os.killpg(0, 9)' &
   { kill -KILL "$watchdog" && wait "$watchdog"; } 2>/dev/null || true
   rm -f "$STACK_DIR/stopping"
   say "stopped"
-  exit 0
+  exit "${1:-0}"
 }
 supervisors=()
-trap stop INT TERM
+trap 'stop 0' INT TERM
 
 rm -f "$STACK_DIR"/*.pid "$STACK_DIR/stopping"
 for name in web-a web-b worker beat proxy; do  # the previous run's logs are kept as *.log.1
@@ -185,7 +185,7 @@ for _ in $(seq 1 $((STACK_START_TIMEOUT * 4))); do
 done
 if ! started; then
   say "not every process started within ${STACK_START_TIMEOUT} s; see $LOGS/*.log"
-  stop
+  stop 1
 fi
 
 cat <<EOF
@@ -201,4 +201,4 @@ Ctrl+C (or SIGTERM) stops everything.
 EOF
 
 wait "${supervisors[@]}" || true  # returns when a signal arrives (the trap then stops all)
-stop
+stop 0
