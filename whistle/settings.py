@@ -228,8 +228,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 WHISTLE_CELERY_VISIBILITY_TIMEOUT = env.integer("CELERY_VISIBILITY_TIMEOUT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = max(2, WHISTLE_CELERY_VISIBILITY_TIMEOUT // 2)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT * 9 // 10)
+# A worker looks for the unacknowledged tasks of a dead one (those whose visibility timeout is
+# over) every sixth of the timeout: Kombu's own 10 s x every 10th sweep = 100 s for the default
+# of 600 s, and promptly for the short timeouts the tests use (deploy/local-stack.sh).
+_RESTORE_EVERY = max(1, WHISTLE_CELERY_VISIBILITY_TIMEOUT // 6)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": WHISTLE_CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, _RESTORE_EVERY),
+    "unacked_restore_throttle": max(1, _RESTORE_EVERY // min(10, _RESTORE_EVERY)),
     "socket_connect_timeout": REDIS_TIMEOUT,
     # Above the worker's blocking read of 1 s (Kombu's brpop_timeout).
     "socket_timeout": REDIS_TIMEOUT + 3,
@@ -243,6 +249,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+# Deadline reminders run hourly (at minute 17); REMINDER_INTERVAL_SECONDS runs them every so many
+# seconds instead (the local stack's test lets beat fire them within seconds). 0: hourly.
+REMINDER_INTERVAL_SECONDS = env.integer("REMINDER_INTERVAL_SECONDS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "purge-expired-sessions": {
         "task": "whistle.tasks.purge_expired_sessions",
@@ -254,7 +263,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     "deadline-reminders": {
         "task": "casework.tasks.send_deadline_reminders",
-        "schedule": crontab(minute=17),
+        "schedule": REMINDER_INTERVAL_SECONDS or crontab(minute=17),
     },
     "retention": {
         "task": "casework.tasks.run_retention",
