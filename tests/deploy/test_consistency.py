@@ -196,17 +196,22 @@ def test_media_root_is_the_image_s_everywhere(k8s: list[dict[str, Any]]) -> None
 
 
 def test_the_same_secrets_are_files_in_compose_and_kubernetes(k8s: list[dict[str, Any]]) -> None:
+    """The web processes read the metrics token besides what every process reads."""
     compose = load_compose()
-    compose_files = {
-        name for name in compose["services"]["web"]["environment"] if name.endswith("_FILE")
-    }
+
+    def files(service: str) -> set[str]:
+        environment = compose["services"][service]["environment"]
+        return {name for name in environment if name.endswith("_FILE")}
+
+    assert files("web") == files("web-staff") == files("worker") | {"METRICS_TOKEN_FILE"}
     for obj in k8s:
         spec = pod_spec(obj)
         if spec is None:
             continue
         for container in containers(spec):
             names = {e["name"] for e in container.get("env", []) if e["name"].endswith("_FILE")}
-            assert names == compose_files, (obj["metadata"]["name"], container["name"])
+            expected = files("web") if container["name"] == "web" else files("worker")
+            assert names == expected, (obj["metadata"]["name"], container["name"])
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in compose_files:
+    for name in files("web"):
         assert f"`{name.removesuffix('_FILE')}`" in readme, name
