@@ -76,6 +76,7 @@ def _web_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
         o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "whistle-web"
     ]
     (container,) = (pod_spec(web) or {})["containers"]
+    assert isinstance(container, dict)
     return container
 
 
