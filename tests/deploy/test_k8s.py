@@ -548,6 +548,26 @@ def test_the_ingress_logs_nothing_and_buffers_no_plaintext(rendered):
     assert port["targetPort"] in {p["name"] for p in pod_spec(web)["containers"][0]["ports"]}  # type: ignore[index]
 
 
+def test_metrics_are_refused_at_the_ingress_for_every_host(rendered):
+    """/metrics is for Prometheus inside the cluster: for every host the Ingress serves, a
+    second Ingress takes /metrics and /metrics/… and denies every client address (as the
+    Caddyfile answers 404), without an access log."""
+    ingresses = [o for o in rendered if o["kind"] == "Ingress"]
+    served = {r["host"] for o in ingresses for r in o["spec"]["rules"]}
+    (denied,) = [o for o in ingresses if "metrics" in o["metadata"]["name"]]
+    annotations = denied["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/denylist-source-range"] == "0.0.0.0/0,::/0"
+    assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
+    assert {r["host"] for r in denied["spec"]["rules"]} == served
+    for rule in denied["spec"]["rules"]:
+        paths = {(p["path"], p["pathType"]) for p in rule["http"]["paths"]}
+        assert paths == {("/metrics", "Exact"), ("/metrics/", "Prefix")}
+    assert (
+        denied["spec"]["ingressClassName"]
+        == find(rendered, "Ingress", "whistle")["spec"]["ingressClassName"]
+    )
+
+
 def test_the_controller_log_format_holds_no_client_data():
     (configmap,) = load_documents(EXAMPLES / "ingress-nginx-controller-configmap.yaml")
     data = configmap["data"]
