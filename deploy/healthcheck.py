@@ -14,6 +14,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 DEFAULT_URL = "http://127.0.0.1:8000/healthz"
 
@@ -23,15 +24,23 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is an answer other than 200: unhealthy
 
 
+def probe_headers(environ: Mapping[str, str]) -> dict[str, str]:
+    """The headers the check sends: the first ALLOWED_HOSTS entry as Host (none when unset),
+    and X-Forwarded-Proto as the proxy sets it (tests/deploy/test_consistency.py checks them
+    against the compose and Kubernetes settings)."""
+    hosts = [h.strip() for h in environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    headers = {"X-Forwarded-Proto": "https"}
+    if hosts:
+        headers["Host"] = hosts[0]
+    return headers
+
+
 def main(argv: list[str]) -> int:
     url = argv[1] if len(argv) > 1 else DEFAULT_URL
     if not url.startswith("http://"):
         print("healthcheck: only http:// URLs", file=sys.stderr)  # noqa: T201
         return 1
-    hosts = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
-    headers = {"X-Forwarded-Proto": "https"}
-    if hosts:
-        headers["Host"] = hosts[0]
+    headers = probe_headers(os.environ)
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http:// checked)
     opener = urllib.request.build_opener(_NoRedirect)
     try:

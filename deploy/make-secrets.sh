@@ -33,6 +33,9 @@ write() {  # write NAME VALUE: only when NAME does not exist yet
 write secret_key "$(random 64)"
 write receipt_pepper "$(random 48)"
 write email_host_password "${EMAIL_HOST_PASSWORD:-}"
+# The bearer token Prometheus sends for /metrics of the web processes (docs/operations.md,
+# "Observability"); give the same file to Prometheus.
+write metrics_token "$(random 48)"
 
 # PostgreSQL: the server's password and the URL the application connects with.
 if [ ! -e "$dir/postgres_password" ]; then

@@ -244,6 +244,33 @@ def test_onion_listener_serves_reporter_pages_only_as_https(proxy: Proxy) -> Non
     assert proxy.staff.requests == []
 
 
+METRICS_PATHS = (
+    "/metrics",
+    "/metrics/",
+    "/metrics?format=text",
+    "/METRICS",
+    "/%6Detrics",
+    "//metrics",
+    "/./metrics",
+    "/t/../metrics",
+)
+
+
+@pytest.mark.parametrize("onion", [False, True], ids=["site", "onion"])
+def test_metrics_are_not_reachable_through_the_proxy(proxy: Proxy, onion: bool) -> None:
+    """Prometheus scrapes each serve process directly (docs/operations.md, "Observability"):
+    the public sites answer /metrics with 404 themselves, whatever the spelling, and the
+    application never sees the request (its bearer token is then never guessable from
+    outside)."""
+    for path in METRICS_PATHS:
+        status, _body = proxy.get(path, onion=onion)
+        assert status == 404, path
+    assert proxy.web.requests == [] and proxy.staff.requests == []
+    # Pages whose names merely start with it still pass.
+    assert proxy.get("/metricsx", onion=onion) == (200, b"web")
+    assert proxy.get("/t/alpha/metrics", onion=onion) == (200, b"web")
+
+
 def test_logs_hold_no_client_address_or_user_agent(proxy: Proxy) -> None:
     proxy.get("/t/alpha/")
     proxy.get("/t/alpha/", onion=True)

@@ -414,7 +414,9 @@ POSTGRES, REDIS, SMTP = ("TCP", 5432, "address"), ("TCP", 6379, "address"), ("TC
 @pytest.mark.parametrize(
     ("component", "expected"),
     [
-        ("web", DNS | {POSTGRES, REDIS}),
+        # SMTP: the operator's flood alert is mailed from the web request that counts it
+        # (intake.flood), as compose gives web the egress network.
+        ("web", DNS | {POSTGRES, REDIS, SMTP}),
         ("worker", DNS | {POSTGRES, REDIS, SMTP}),
         ("beat", DNS | {POSTGRES, REDIS, SMTP}),
         ("migrate", DNS | {POSTGRES}),
@@ -430,19 +432,77 @@ def test_each_component_reaches_exactly_what_it_needs(rendered, component, expec
     assert _egress(rendered, labels) == expected
 
 
-def test_only_the_ingress_controller_reaches_the_web_pods(rendered):
+INGRESS_CONTROLLER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+}
+PROMETHEUS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+
+
+def test_only_the_ingress_controller_and_prometheus_reach_the_web_pods(rendered):
     for obj in workloads(rendered):
         labels = obj["spec"]["template"]["metadata"]["labels"]
         rules = _ingress(rendered, labels)
         if labels["app.kubernetes.io/component"] != "web":
             assert rules == [], obj["metadata"]["name"]
             continue
-        (rule,) = rules
-        (peer,) = rule["from"]
-        assert peer == {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
-        }
-        assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+        peers = []
+        for rule in rules:
+            assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+            peers.extend(rule["from"])
+        # Prometheus only from its own pods, not from anything in its namespace
+        assert sorted(peers, key=str) == sorted([INGRESS_CONTROLLER, PROMETHEUS], key=str)
+
+
+def _scrape_config() -> dict[str, Any]:
+    """The Kubernetes scrape configuration docs/operations.md ("Observability") gives."""
+    text = (K8S.parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    (block,) = [b for b in blocks if "kubernetes_sd_configs" in b]
+    (job,) = yaml.safe_load(block)["scrape_configs"]
+    assert isinstance(job, dict)
+    return job
+
+
+def test_the_documented_scrape_config_finds_exactly_the_web_containers(rendered):
+    """Relabelling as Prometheus does: of every container port of every pod, the scrape
+    configuration keeps the web pods' port that serves /metrics, in the namespace the
+    manifests use, and nothing of worker, beat or the migration Job."""
+    job = _scrape_config()
+    (discovery,) = job["kubernetes_sd_configs"]
+    assert discovery["role"] == "pod"
+    kept = set()
+    for obj in workloads(rendered):
+        labels = obj["spec"]["template"]["metadata"]["labels"]
+        namespace = obj["metadata"]["namespace"]
+        if namespace not in discovery["namespaces"]["names"]:
+            continue
+        for container in (pod_spec(obj) or {})["containers"]:
+            for port in container.get("ports", []):
+                meta = {
+                    "__meta_kubernetes_pod_container_port_name": port.get("name", ""),
+                    **{
+                        "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", k): v
+                        for k, v in labels.items()
+                    },
+                }
+                keep = True
+                for step in job["relabel_configs"]:
+                    if step.get("action") != "keep":
+                        continue
+                    value = ";".join(meta.get(label, "") for label in step["source_labels"])
+                    keep = keep and re.fullmatch(step["regex"], value) is not None
+                if keep:
+                    kept.add((obj["metadata"]["name"], container["name"], port["containerPort"]))
+    assert kept == {("whistle-web", "web", 8000)}
+    # The port Prometheus then scrapes is one the web NetworkPolicy lets it reach.
+    web = find(rendered, "Deployment", "whistle-web")
+    rules = _ingress(rendered, web["spec"]["template"]["metadata"]["labels"])
+    assert any(
+        PROMETHEUS in r["from"] and {"protocol": "TCP", "port": 8000} in r["ports"] for r in rules
+    )
 
 
 def test_postgres_and_redis_are_external_services(rendered):
@@ -486,6 +546,26 @@ def test_the_ingress_logs_nothing_and_buffers_no_plaintext(rendered):
         {"matchLabels": service["spec"]["selector"]}, web["spec"]["template"]["metadata"]["labels"]
     )
     assert port["targetPort"] in {p["name"] for p in pod_spec(web)["containers"][0]["ports"]}  # type: ignore[index]
+
+
+def test_metrics_are_refused_at_the_ingress_for_every_host(rendered):
+    """/metrics is for Prometheus inside the cluster: for every host the Ingress serves, a
+    second Ingress takes /metrics and /metrics/… and denies every client address (as the
+    Caddyfile answers 404), without an access log."""
+    ingresses = [o for o in rendered if o["kind"] == "Ingress"]
+    served = {r["host"] for o in ingresses for r in o["spec"]["rules"]}
+    (denied,) = [o for o in ingresses if "metrics" in o["metadata"]["name"]]
+    annotations = denied["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/denylist-source-range"] == "0.0.0.0/0,::/0"
+    assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
+    assert {r["host"] for r in denied["spec"]["rules"]} == served
+    for rule in denied["spec"]["rules"]:
+        paths = {(p["path"], p["pathType"]) for p in rule["http"]["paths"]}
+        assert paths == {("/metrics", "Exact"), ("/metrics/", "Prefix")}
+    assert (
+        denied["spec"]["ingressClassName"]
+        == find(rendered, "Ingress", "whistle")["spec"]["ingressClassName"]
+    )
 
 
 def test_the_controller_log_format_holds_no_client_data():
