@@ -11,3 +11,10 @@ class WhistleConfig(AppConfig):
         from whistle import checks, metrics  # noqa: F401  (registers the checks)
 
         metrics.register()
+
+        from django.db.models.signals import post_migrate
+
+        from whistle import rls
+
+        rls.install_wrappers()
+        post_migrate.connect(rls.post_migrate_install, dispatch_uid="whistle.rls.install")
