@@ -49,10 +49,11 @@ SETTINGS = ("whistle.tenant", "whistle.user", "whistle.system")
 
 @dataclass(frozen=True)
 class Principal:
-    """Whom the database shows rows to. ``user`` may be a callable (the request's lazy user),
-    evaluated on the first query that runs under the principal."""
+    """Whom the database shows rows to. ``tenant`` and ``user`` may be callables (a request's
+    tenant and account, known only once its middleware has found them), evaluated before each
+    query that runs under the principal."""
 
-    tenant: int | None = None
+    tenant: int | Callable[[], int | None] | None = None
     user: int | Callable[[], int | None] | None = None
     system: bool = False
 
