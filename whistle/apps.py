@@ -12,9 +12,10 @@ class WhistleConfig(AppConfig):
 
         metrics.register()
 
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_migrate
 
         from whistle import rls
 
         rls.install_wrappers()
+        pre_migrate.connect(rls.pre_migrate_uninstall, dispatch_uid="whistle.rls.uninstall")
         post_migrate.connect(rls.post_migrate_install, dispatch_uid="whistle.rls.install")

@@ -281,11 +281,44 @@ def install(using: str = "default") -> None:
             )
 
 
-def post_migrate_install(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    """After the last app's migrations (post_migrate is sent once per app). Not after a flush
-    (which sends it too, without a plan, and may run as the application role)."""
-    if kwargs.get("plan") is None:
+def uninstall(using: str = "default") -> None:
+    """Drop the policies (the tables stay forced: the application role then sees nothing)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
         return
+    qn = connection.ops.quote_name
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table in policies():
+            if table in existing:
+                cursor.execute(f"DROP POLICY IF EXISTS whistle_tenant ON {qn(table)}")
+
+
+def _last_app(sender: Any) -> bool:
     configs = [c for c in apps.get_app_configs() if c.models_module is not None]
-    if configs and sender is configs[-1]:
-        install(using)
+    return bool(configs) and sender is configs[-1]
+
+
+def pre_migrate_uninstall(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """Before migrating backwards: the policies name columns that older schemas lack (and a
+    column a policy uses cannot be dropped). Until ``post_migrate`` installs them again, the
+    application role sees nothing: closed, not open."""
+    plan = kwargs.get("plan") or []
+    configs = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if configs and sender is configs[0] and any(backwards for _migration, backwards in plan):
+        uninstall(using)
+
+
+def post_migrate_install(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """After the last app's migrations (post_migrate is sent once per app), when the schema is
+    the current one: a partial migrate (to an older migration) leaves them to the next full
+    one. Not after a flush (which sends post_migrate too, without a plan, and may run as the
+    application role)."""
+    if kwargs.get("plan") is None or not _last_app(sender):
+        return
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
+    install(using)

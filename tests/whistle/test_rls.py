@@ -171,29 +171,38 @@ def test_a_reporter_cannot_insert_into_another_tenant(two_tenants: tuple[World, 
 @pytest.mark.django_db(transaction=True)
 def test_a_returned_connection_keeps_no_principal(worlds: tuple[World, World]) -> None:
     """The pool reuses connections across requests: a principal left on one would be a
-    cross-tenant leak. The pool's reset clears it, and the next query sets its own."""
+    cross-tenant leak. The pool's reset clears it when the connection is returned."""
     a, _b = worlds
-
-    def settings_now() -> tuple[str, str, str]:
-        with connection.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('whistle.tenant', true), "
-                "current_setting('whistle.user', true), current_setting('whistle.system', true)"
-            )
-            row = cursor.fetchone()
-            return (str(row[0]), str(row[1]), str(row[2]))
-
-    with rls.acting_as(rls.Principal(tenant=a.tenant.pk)):
-        Case.objects.exists()
-        assert settings_now()[0] == str(a.tenant.pk)
-        raw = connection.connection
-        connection.close()  # back to the pool
-    # Whatever connection the pool hands out next (often the same one), it carries nothing.
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('whistle.tenant', true)")
-        assert cursor.fetchone()[0] in ("", None)
-    assert raw is not None
+    pool = connection.pool
+    assert pool is not None
+    raw = pool.getconn()
+    assert raw.autocommit  # so the setting is the session's, not undone by a rollback
+    raw.execute(rls.APPLY_SQL, (str(a.tenant.pk), "", ""))
+    pool.putconn(raw)
+    taken = []
+    try:
+        while raw not in taken:
+            assert len(taken) < pool.max_size
+            taken.append(pool.getconn())
+        row = raw.execute(
+            "SELECT current_setting('whistle.tenant', true), current_setting('whistle.user', "
+            "true), current_setting('whistle.system', true)"
+        ).fetchone()
+    finally:
+        for conn in taken:
+            pool.putconn(conn)
+    assert row is not None
+    assert set(row) <= {"", None}
+
+
+def test_each_query_gets_the_current_principal(two_tenants: tuple[World, World]) -> None:
+    """One connection, principals changing between queries (as requests on a pooled connection
+    do): each query runs under its own."""
+    a, b = two_tenants
+    for world in (a, b, a):
+        with rls.acting_as(rls.Principal(tenant=world.tenant.pk)):
+            assert set(Case.objects.values_list("tenant_id", flat=True)) == {world.tenant.pk}
     with rls.acting_as(rls.NOBODY):
         assert not Case.objects.exists()
 
