@@ -174,13 +174,13 @@ def test_a_returned_connection_keeps_no_principal(worlds: tuple[World, World]) -
     cross-tenant leak. The pool's reset clears it when the connection is returned."""
     a, _b = worlds
     connection.ensure_connection()
-    pool = connection.pool
+    pool = connection.pool  # type: ignore[attr-defined]
     assert pool is not None
     raw = pool.getconn()
     assert raw.autocommit  # so the setting is the session's, not undone by a rollback
     raw.execute(rls.APPLY_SQL, (str(a.tenant.pk), "", ""))
     pool.putconn(raw)
-    taken = []
+    taken: list[Any] = []
     try:
         while raw not in taken:
             assert len(taken) < pool.max_size
