@@ -240,3 +240,22 @@ def test_a_staff_request_runs_under_the_account(two_tenants: tuple[World, World]
     assert set(seen) <= {("", "", ""), ("", str(a.handler.pk), "")}
     assert seen[-1] == ("", str(a.handler.pk), "")
     assert rls.current() == rls.SYSTEM
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_its_policies_a_table_is_closed_not_open(two_tenants: tuple[World, World]) -> None:
+    """Between a backward migration (which drops the policies) and the next complete one: the
+    tables stay forced, and the application role sees nothing, even as the system."""
+    from tests.fixtures import as_table_owner
+
+    try:
+        with as_table_owner():
+            rls.uninstall()
+        with rls.system():
+            assert not Case.objects.exists()
+            assert not Message.objects.exists()
+    finally:
+        with as_table_owner():
+            rls.install()
+    with rls.system():
+        assert Case.objects.count() == 2
