@@ -13,6 +13,15 @@ from whistle import rls
 
 pytest_plugins = ["pytester", "tests.plugins.sensitive", "tests.fixtures"]
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Their Playwright (sync API, one browser for the session) keeps
+    an event loop registered as running in the main thread until the session ends, and every
+    asyncio test collected after them then fails with "cannot be called from a running event
+    loop". The order among the others, and among the browser tests, stays as collected."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 #: The role the suite's queries run as on PostgreSQL, as the application does in production: no
 #: superuser, no BYPASSRLS, owns no table (the test database is created and migrated as the
 #: connecting superuser, the owner). Row-level security (whistle/rls.py) applies to every query.
