@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +16,9 @@ from whistle.tenants.models import Office, Tenant
 
 class Note(models.Model):
     """An internal note, encrypted under the case key; never shown to the reporter."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
@@ -33,6 +37,9 @@ class Note(models.Model):
 
 class CaseExclusion(models.Model):
     """A member who may not see this case: recused themself, or excluded by the lead (CF-5)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
 
     class Kind(models.TextChoices):
         RECUSAL = "recusal", _("Recused")
@@ -61,6 +68,9 @@ class ReminderSent(models.Model):
     day) or an office's daily flood digest (``office``, with ``stage`` "flood_digest": recorded
     once per office and day), which stands in for the reminders of the office's cases set apart
     as suspected flood (casework.reminders)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "case_or_office"
 
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
@@ -111,6 +121,9 @@ class AuditEvent(models.Model):
     and this event's fields, so editing or removing an event breaks the chain
     (``manage.py audit_verify``, casework/audit.py)."""
 
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
+
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
     sequence = models.PositiveBigIntegerField()
     at = models.DateTimeField()
@@ -145,6 +158,9 @@ class AuditEvent(models.Model):
 class DeletionRecord(models.Model):
     """What is left of a deleted case: no content, only that it existed and when (RET-1)."""
 
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
+
     class Reason(models.TextChoices):
         RETENTION = "retention", _("Retention period over")
         EARLY = "early", _("Early deletion, approved by a second handler")
@@ -166,6 +182,9 @@ class DeletionRecord(models.Model):
 class DeletionProposal(models.Model):
     """Four eyes (RET-2, RET-3): one handler proposes deleting a case, a message or a file; a
     second handler of the office approves. The reason is an encrypted note of the case."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
 
     class Target(models.TextChoices):
         CASE = "case", _("the whole case")

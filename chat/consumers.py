@@ -53,6 +53,7 @@ from chat.rendering import message_html
 from chat.services import MAX_BODY, MessageView, message_live, message_new, messages_for, view_of
 from intake.models import Case
 from intake.views.mailbox import SEEN
+from whistle import rls
 from whistle.accounts.middleware import AUTH_AT, SEEN_AT
 from whistle.accounts.models import User
 from whistle.metrics import websocket_closed, websocket_opened
@@ -209,7 +210,26 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        # Row-level security's principal for this event's database work (whistle.rls; carried
+        # into the database threads by ``in_thread``).
+        token = rls.set_principal(self.principal())
+        try:
+            await handler(message)
+        finally:
+            rls.reset_principal(token)
+
+    def principal(self) -> rls.Principal:
+        """The socket's tenant (reporter pages) or account (staff), as a request's."""
+        tenant = self.scope.get("tenant")
+        scope = self.scope
+
+        def user_id() -> int | None:
+            user = scope.get("user")
+            if user is None or not getattr(user, "is_authenticated", False):
+                return None
+            return int(user.pk)
+
+        return rls.Principal(tenant=None if tenant is None else tenant.pk, user=user_id)
 
     async def connect(self) -> None:
         access = await in_thread(self.authenticate)

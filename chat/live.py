@@ -25,6 +25,7 @@ show as unread (and may cause one content-free notice), nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import OrderedDict
@@ -68,10 +69,12 @@ def _with_connection(func: Callable[[], T]) -> T:
 
 async def in_thread(func: Callable[[], T]) -> T:
     """Run ``func`` (database, crypto) in ``DB_THREADS``, with Django's connection housekeeping
-    around it as for a request. (The executor directly, not asgiref's ``sync_to_async``:
-    nothing here needs its thread-sensitivity or context propagation.)"""
+    around it as for a request, in a copy of the caller's context (the row-level-security
+    principal, whistle.rls). (The executor directly, not asgiref's ``sync_to_async``: nothing
+    here needs its thread-sensitivity.)"""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(DB_THREADS, partial(_with_connection, func))
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(DB_THREADS, partial(context.run, _with_connection, func))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,9 @@ from intake.models import Attachment, Case
 
 
 class Message(models.Model):
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
+
     class Side(models.TextChoices):
         REPORTER = "reporter", _("reporter")
         OFFICE = "office", _("office")
@@ -48,6 +52,9 @@ class OfficeNotification(models.Model):
     """When the office was last told by e-mail that the reporter wrote (at most hourly), and
     the newest reporter message that notice covered. The row is also the lock under which a
     notice is sent and marked (``chat.notices.office_notice_send``)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="office_notification")
     last_sent_at = models.DateTimeField(null=True, blank=True)

@@ -37,12 +37,20 @@ write email_host_password "${EMAIL_HOST_PASSWORD:-}"
 # "Observability"); give the same file to Prometheus.
 write metrics_token "$(random 48)"
 
-# PostgreSQL: the server's password and the URL the application connects with.
+# PostgreSQL: the owner's password (the server's POSTGRES_USER, for migrations and backups) and
+# the URL the migrate service connects with; the application role's password (created by
+# deploy/postgres-init/ with the data directory; no BYPASSRLS, owns nothing) and the URL web,
+# worker and beat connect with.
 if [ ! -e "$dir/postgres_password" ]; then
   write postgres_password "$(random 40)"
+  rm -f "$dir/migrate_database_url"
+fi
+write migrate_database_url "postgres://whistle:$(cat "$dir/postgres_password")@postgres:5432/whistle"
+if [ ! -e "$dir/app_db_password" ]; then
+  write app_db_password "$(random 40)"
   rm -f "$dir/database_url"
 fi
-write database_url "postgres://whistle:$(cat "$dir/postgres_password")@postgres:5432/whistle"
+write database_url "postgres://whistle_app:$(cat "$dir/app_db_password")@postgres:5432/whistle"
 
 # Redis: the application's user and password (an ACL file for the server), and the URL. The
 # default user may only PING (the health check).

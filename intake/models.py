@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 import zoneinfo
+from typing import ClassVar
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -21,6 +22,9 @@ FEEDBACK_MONTHS = 3  # HinSchG § 17(2)
 
 class Questionnaire(models.Model):
     """One version of a tenant's questionnaire (validated JSON, see intake.questionnaire)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="questionnaires")
     version = models.PositiveIntegerField()
@@ -52,6 +56,9 @@ class Case(models.Model):
     Dates are calendar dates in the tenant's time zone: what the legal deadlines need, and
     nothing finer (DESIGN §5).
     """
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "case"
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
@@ -180,6 +187,9 @@ class Case(models.Model):
 class CaseRecord(models.Model):
     """An encrypted piece of a case (answers, contact details …), bound to its row."""
 
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
+
     class Kind(models.TextChoices):
         ANSWERS = "answers", _("answers")
         CONTACT = "contact", _("contact details")
@@ -196,6 +206,9 @@ class CaseRecord(models.Model):
 class Attachment(models.Model):
     """An encrypted file of a case. Its name, type and cleaning report are an encrypted record
     (``meta_ciphertext``); its content is an encrypted stream in the default storage."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
 
     class Side(models.TextChoices):
         REPORTER = "reporter", _("reporter")
@@ -239,6 +252,9 @@ class PendingUpload(models.Model):
     tenant's off-boarding and row-level security need. ``casework.retention.purge_orphan_files``
     keeps a file with such a row until ``refreshed`` is older than a draft can live, and
     removes a file with neither row within minutes."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     storage_name = models.CharField(max_length=200, unique=True)

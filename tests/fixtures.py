@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -77,6 +78,24 @@ def staff_client(user: User) -> Client:
     response = client.post("/staff/verify/", {"code": current_code(user)})
     assert response.status_code == 302, response.content
     return client
+
+
+@contextlib.contextmanager
+def as_table_owner() -> Iterator[None]:
+    """Schema changes (migrations, constraints a test adds) as the role that owns the tables,
+    as in production; the suite otherwise runs as the application role (tests/conftest.py)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    role = connection.connection.execute("SELECT current_user").fetchone()[0]
+    connection.connection.execute("RESET ROLE")
+    try:
+        yield
+    finally:
+        connection.connection.execute(f'SET ROLE "{role}"')
 
 
 @pytest.fixture(autouse=True)

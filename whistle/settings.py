@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from whistle.env import Env
+from whistle.pgreset import reset_rls_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -86,6 +87,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so the time counted is the whole answer (whistle/metrics.py).
     "whistle.metrics.RequestMetricsMiddleware",
+    # Row-level security's principal (the tenant, the account) for the rest of the request.
+    "whistle.rls.PrincipalMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whistle.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -163,9 +166,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": 1,
             "max_size": DATABASE_POOL_SIZE,
             "timeout": DATABASE_POOL_TIMEOUT,
+            # A returned connection keeps no row-level-security principal (whistle.rls).
+            "reset": reset_rls_settings,
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The role the application connects as in production (no BYPASSRLS, owns no table): migrate,
+# which runs as the owner, grants it DML on every table and installs the row-level-security
+# policies (whistle.rls, docs/operations.md). Empty: no grants (tests and quickstart).
+DATABASE_APP_ROLE = env.string("DATABASE_APP_ROLE", "")
 
 # --- Redis: channel layer, Celery broker, cache ---------------------------------------------
 REDIS_URL = env.string("REDIS_URL", required=PRODUCTION)

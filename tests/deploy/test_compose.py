@@ -208,7 +208,13 @@ def test_make_secrets_creates_every_secret_once(tmp_path, compose) -> None:
     assert len(files["secret_key"]) >= 50 and len(set(files["secret_key"])) >= 5
     assert len(files["receipt_pepper"]) >= 32
     postgres_password = files["postgres_password"]
-    assert files["database_url"] == f"postgres://whistle:{postgres_password}@postgres:5432/whistle"
+    assert (
+        files["migrate_database_url"]
+        == f"postgres://whistle:{postgres_password}@postgres:5432/whistle"
+    )
+    # The application connects as its own role, not the owner (row-level security).
+    app_password = files["app_db_password"]
+    assert files["database_url"] == f"postgres://whistle_app:{app_password}@postgres:5432/whistle"
     redis_password = files["redis_url"].split(":")[2].split("@")[0]
     assert f"user whistle on >{redis_password} " in files["redis_users.acl"]
     assert "user default on nopass -@all +ping" in files["redis_users.acl"]

@@ -28,7 +28,7 @@ from casework.retention import draft_file_age, orphan_file_age, purge_orphan_fil
 from chat.models import Message
 from intake.models import Attachment, Case, PendingUpload
 from tests.casework.helpers import filed_case
-from tests.fixtures import World
+from tests.fixtures import World, as_table_owner
 from tests.intake.journey import ANSWERS, base, open_mailbox, receipt_from, reporter
 from tests.keys.test_key_hierarchy import setup_keys
 
@@ -291,7 +291,7 @@ def test_a_mailbox_message_that_fails_to_commit_leaves_neither_file_nor_row(
     client = reporter()
     client.raise_request_exception = False
     open_mailbox(client, world_a, receipt)
-    with connection.cursor() as cursor:
+    with as_table_owner(), connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE chat_message ADD CONSTRAINT test_refuse_all CHECK (false) NOT VALID"
         )

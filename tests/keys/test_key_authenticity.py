@@ -15,7 +15,7 @@ from django.test import Client
 import crypto
 from intake.models import Case
 from intake.services import OfficeNotReady, case_submit
-from tests.fixtures import World, make_staff, staff_client
+from tests.fixtures import World, as_table_owner, make_staff, staff_client
 from tests.keys.test_key_hierarchy import keys_url, setup_keys
 from whistle.accounts.models import User
 from whistle.keys import services
@@ -192,17 +192,18 @@ def test_the_migration_binds_the_keys_that_existed_before(db: None) -> None:
     tenant = tenant_create(slug="old", name="Old town")
     office = office_create(owner=tenant, name="Old office")
     user = make_staff("old@old.example")
-    executor = MigrationExecutor(connection)
-    executor.migrate([("keys", "0001_initial")])
-    apps = executor.loader.project_state([("keys", "0001_initial")]).apps
-    apps.get_model("keys", "HandlerKey").objects.create(
-        user_id=user.pk, public_key=crypto.generate_keypair().public, wrapped_private=b"w"
-    )
-    apps.get_model("keys", "OfficeKeyPair").objects.create(
-        office_id=office.pk, version=3, public_key=crypto.generate_keypair().public
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with as_table_owner():  # migrations run as the owner of the tables
+        executor = MigrationExecutor(connection)
+        executor.migrate([("keys", "0001_initial")])
+        apps = executor.loader.project_state([("keys", "0001_initial")]).apps
+        apps.get_model("keys", "HandlerKey").objects.create(
+            user_id=user.pk, public_key=crypto.generate_keypair().public, wrapped_private=b"w"
+        )
+        apps.get_model("keys", "OfficeKeyPair").objects.create(
+            office_id=office.pk, version=3, public_key=crypto.generate_keypair().public
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
     handler_key = HandlerKey.objects.select_related("user").get(user=user)
     assert services.handler_key_genuine(handler_key)
     keypair = OfficeKeyPair.objects.select_related("office").get(version=3)
