@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from casework.retention import draft_file_age, orphan_file_age, purge_orphan_files
 from chat.models import Message
+from intake.models import Case
 from tests.casework.helpers import filed_case
 from tests.fixtures import World
 from tests.intake.journey import ANSWERS, base, open_mailbox, reporter
@@ -53,15 +54,14 @@ def _too_big() -> SimpleUploadedFile:
     return SimpleUploadedFile("film.bin", os.urandom(2 * SIZE), "application/octet-stream")
 
 
-@pytest.mark.django_db
-def test_mailbox_message_is_sent_without_the_file_that_found_no_room(
-    world_a: World, full_disk: Path
-) -> None:
-    _lead, case, receipt = filed_case(world_a)
+def _message_with_a_file_too_big(world: World) -> Case:
+    """A reporter sends a message with a file there is no room for: the message is sent, the
+    file is refused with a clear message. Returns the case."""
+    _lead, case, receipt = filed_case(world)
     client = reporter()
-    open_mailbox(client, world_a, receipt)
+    open_mailbox(client, world, receipt)
     response = client.post(
-        base(world_a) + "mailbox/message/",
+        base(world) + "mailbox/message/",
         {"body": "the text is kept", "files": [_too_big()]},
         follow=True,
     )
@@ -69,6 +69,14 @@ def test_mailbox_message_is_sent_without_the_file_that_found_no_room(
     html = response.content.decode()
     assert "Your message has been sent to the office." in html
     assert "“film.bin” was not stored: there is no room for it at the moment." in html
+    return case
+
+
+@pytest.mark.django_db
+def test_mailbox_message_is_sent_without_the_file_that_found_no_room(
+    world_a: World, full_disk: Path
+) -> None:
+    case = _message_with_a_file_too_big(world_a)
     message = Message.objects.get(case=case, side=Message.Side.REPORTER)
     assert not message.attachments.exists()
     assert _files(full_disk) == []  # the partial ciphertext is gone at once
@@ -137,18 +145,7 @@ def full_tmp(full_disk: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) ->
 def test_an_upload_whose_spool_finds_no_room_is_skipped_and_the_message_sent(
     world_a: World, full_tmp: Path
 ) -> None:
-    _lead, case, receipt = filed_case(world_a)
-    client = reporter()
-    open_mailbox(client, world_a, receipt)
-    response = client.post(
-        base(world_a) + "mailbox/message/",
-        {"body": "the text is kept", "files": [_too_big()]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "Your message has been sent to the office." in html
-    assert "“film.bin” was not stored: there is no room for it at the moment." in html
+    case = _message_with_a_file_too_big(world_a)
     assert Message.objects.filter(case=case).count() == 1
     assert _files(full_tmp) == []
     # No temporary file is left open either (an unlinked open file still takes the room).
