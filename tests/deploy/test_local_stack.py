@@ -369,8 +369,16 @@ def test_the_whole_stack_with_real_workers(
     notice = smtp.delivered[0]
     assert made["email"] in notice
     assert "exited with status" in stack.log("worker")
-    after_restart = stack.log("worker").split("exited with status", 1)[1]
-    assert re.search(r"chat\.tasks\.notify_office\[[^\]]+\] succeeded", after_restart)
+    # The mail arrives before the worker logs the task's end: wait for the line, do not race it.
+    wait_for(
+        lambda: bool(
+            re.search(
+                r"chat\.tasks\.notify_office\[[^\]]+\] succeeded",
+                stack.log("worker").split("exited with status", 1)[1],
+            )
+        ),
+        what="the restarted worker's notice task to succeed",
+    )
 
     # 4. Overdue feedback: beat's reminder job runs on the worker, the mail reaches the sink.
     stack.data("overdue", case["id"])
@@ -384,8 +392,13 @@ def test_the_whole_stack_with_real_workers(
         what="the reminder marked sent",
     )
     assert "Sending due task deadline-reminders" in stack.log("beat")
-    assert re.search(
-        r"casework\.tasks\.send_reminder_mail\[[^\]]+\] succeeded", stack.log("worker")
+    wait_for(
+        lambda: bool(
+            re.search(
+                r"casework\.tasks\.send_reminder_mail\[[^\]]+\] succeeded", stack.log("worker")
+            )
+        ),
+        what="the reminder task to succeed",
     )
     assert len(smtp.delivered) == 2  # the notice once, the reminder once
 
