@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "intake",
     "casework",
     "chat",
+    "console",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/", include("casework.urls")),
     path("staff/", include("whistle.tenants.urls")),
     path("staff/", include("whistle.keys.urls")),
+    path("staff/", include("console.urls")),
 ]
 
 # An outage of the database or Redis: 503 "try again" instead of 500 (whistle/outage.py).
