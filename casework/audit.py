@@ -75,6 +75,8 @@ VERBS: frozenset[str] = frozenset(
         "key.rotated",
         "member.removed",
         "file.downloaded",
+        "accessibility.statement_saved",
+        "accessibility.feedback_deleted",
     }
 )
 

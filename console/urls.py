@@ -3,8 +3,21 @@ members, questionnaire editor, documents (poster, compliance pack), off-boarding
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from console import documents_views
 
 app_name = "console"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "tenants/<uuid:tenant_id>/accessibility/",
+        documents_views.accessibility_statement_view,
+        name="accessibility_statement",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/accessibility/feedback/<uuid:feedback_id>/delete/",
+        documents_views.accessibility_feedback_delete_view,
+        name="accessibility_feedback_delete",
+    ),
+]

@@ -1,0 +1,83 @@
+"""Documents a tenant admin needs around the reporting channel: the accessibility statement
+(and its feedback), the poster, card and intranet snippet, and the compliance pack.
+
+Tenant admins only (password and second factor): everyone else gets 404, as for every page of
+a tenant they do not administer. Nothing here shows or links to any case."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from console.accessibility import (
+    REGIONS,
+    StatementForm,
+    access_admin_feedback,
+    accessibility_feedback_delete,
+    accessibility_statement_save,
+    feedback_expires,
+    statement_initial,
+)
+from console.addresses import reporting_address
+from intake.accessibility import accessibility_feedback_text
+from intake.models import AccessibilityFeedback, AccessibilityStatement
+from whistle.accounts.decorators import staff_required
+from whistle.http import StaffRequest
+from whistle.tenants.access import access_admin_tenant
+from whistle.vault import DecryptionError
+
+
+@staff_required
+def accessibility_statement_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    """The statement's form, and the feedback received (readable, deletable)."""
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    statement = AccessibilityStatement.objects.filter(tenant=tenant).first()
+    status = 200
+    if request.method == "POST":
+        form = StatementForm(request.POST, tenant=tenant)
+        if form.is_valid():
+            accessibility_statement_save(tenant=tenant, actor=request.user, data=form.cleaned_data)
+            messages.success(request, _("The accessibility statement has been saved."))
+            return redirect("console:accessibility_statement", tenant_id=tenant.public_id)
+        status = 400
+    else:
+        form = StatementForm(initial=statement_initial(tenant, statement), tenant=tenant)
+    feedback = []
+    for item in AccessibilityFeedback.objects.filter(tenant=tenant):
+        try:
+            text = accessibility_feedback_text(item)
+        except DecryptionError:
+            # The server secret changed since it arrived: it cannot be read any more.
+            text = None
+        feedback.append({"item": item, "text": text, "expires": feedback_expires(item)})
+    return render(
+        request,
+        "console/accessibility_statement.html",
+        {
+            "admin_tenant": tenant,
+            "form": form,
+            "statement": statement,
+            "regions": REGIONS,
+            "feedback": feedback,
+            "public_address": reporting_address(tenant) + "accessibility/",
+        },
+        status=status,
+    )
+
+
+@staff_required
+def accessibility_feedback_delete_view(
+    request: StaffRequest, tenant_id: str, feedback_id: uuid.UUID
+) -> HttpResponse:
+    # The lookups first: someone else's message is a 404 whatever the method.
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    feedback = access_admin_feedback(user=request.user, tenant=tenant, feedback_id=feedback_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    accessibility_feedback_delete(feedback=feedback, actor=request.user)
+    messages.success(request, _("The message has been deleted."))
+    return redirect("console:accessibility_statement", tenant_id=tenant.public_id)
