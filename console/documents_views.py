@@ -22,7 +22,8 @@ from console.accessibility import (
     feedback_expires,
     statement_initial,
 )
-from console.addresses import reporting_address
+from console.addresses import onion_address, reporting_address
+from console.poster import card_pdf, intranet_snippet, poster_pdf
 from intake.accessibility import accessibility_feedback_text
 from intake.models import AccessibilityFeedback, AccessibilityStatement
 from whistle.accounts.decorators import staff_required
@@ -81,3 +82,37 @@ def accessibility_feedback_delete_view(
     accessibility_feedback_delete(feedback=feedback, actor=request.user)
     messages.success(request, _("The message has been deleted."))
     return redirect("console:accessibility_statement", tenant_id=tenant.public_id)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@staff_required
+def poster_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    """The poster and card (PDF downloads) and the intranet snippet to copy."""
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    return render(
+        request,
+        "console/poster.html",
+        {
+            "admin_tenant": tenant,
+            "address": reporting_address(tenant),
+            "onion": onion_address(tenant),
+            "snippet": intranet_snippet(tenant),
+        },
+    )
+
+
+@staff_required
+def poster_pdf_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    return _pdf(poster_pdf(tenant), f"poster-{tenant.slug}.pdf")
+
+
+@staff_required
+def card_pdf_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    return _pdf(card_pdf(tenant), f"card-{tenant.slug}.pdf")

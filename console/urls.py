@@ -20,4 +20,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
         documents_views.accessibility_feedback_delete_view,
         name="accessibility_feedback_delete",
     ),
+    path("tenants/<uuid:tenant_id>/poster/", documents_views.poster_view, name="poster"),
+    path(
+        "tenants/<uuid:tenant_id>/poster/poster.pdf",
+        documents_views.poster_pdf_view,
+        name="poster_pdf",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/poster/card.pdf",
+        documents_views.card_pdf_view,
+        name="card_pdf",
+    ),
 ]
