@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -23,6 +24,7 @@ from console.accessibility import (
     statement_initial,
 )
 from console.addresses import onion_address, reporting_address
+from console.compliance import compliance_html, compliance_pdf, pack_languages
 from console.poster import card_pdf, intranet_snippet, poster_pdf
 from intake.accessibility import accessibility_feedback_text
 from intake.models import AccessibilityFeedback, AccessibilityStatement
@@ -116,3 +118,39 @@ def poster_pdf_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
 def card_pdf_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
     tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
     return _pdf(card_pdf(tenant), f"card-{tenant.slug}.pdf")
+
+
+def _pack_language(request: StaffRequest) -> str:
+    language = request.GET.get("language", "")
+    return language if language in pack_languages() else pack_languages()[0]
+
+
+@staff_required
+def compliance_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    """The compliance pack: downloads per language, as PDF and as editable HTML."""
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    languages = [(code, name) for code, name in settings.LANGUAGES if code in pack_languages()]
+    return render(
+        request, "console/compliance.html", {"admin_tenant": tenant, "languages": languages}
+    )
+
+
+@staff_required
+def compliance_pdf_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    language = _pack_language(request)
+    return _pdf(compliance_pdf(tenant, language), f"compliance-{tenant.slug}-{language}.pdf")
+
+
+@staff_required
+def compliance_html_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
+    tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
+    language = _pack_language(request)
+    response = HttpResponse(
+        compliance_html(tenant, language), content_type="text/html; charset=utf-8"
+    )
+    # A download to edit, not a page of this site (its inline styles would meet our CSP).
+    response["Content-Disposition"] = (
+        f'attachment; filename="compliance-{tenant.slug}-{language}.html"'
+    )
+    return response

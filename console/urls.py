@@ -31,4 +31,19 @@ urlpatterns: list[URLPattern | URLResolver] = [
         documents_views.card_pdf_view,
         name="card_pdf",
     ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/",
+        documents_views.compliance_view,
+        name="compliance",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/pack.pdf",
+        documents_views.compliance_pdf_view,
+        name="compliance_pdf",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/pack.html",
+        documents_views.compliance_html_view,
+        name="compliance_html",
+    ),
 ]

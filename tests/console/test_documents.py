@@ -108,3 +108,72 @@ def test_poster_pages_are_for_the_tenants_admins_only(
     for user in (a.handler, b.admin):
         client = staff_client(user)
         assert client.get(f"/staff/tenants/{a.tenant.public_id}/{path}").status_code == 404
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("language", "retention", "scope", "external"),
+    [
+        ("de", "5 Jahre nach ihrem Abschluss", "nach 2 Jahren", "externe Meldestelle"),
+        ("en", "5 years after they were closed", "after 2 years", "external reporting office"),
+    ],
+)
+def test_compliance_pack_names_tenant_retention_and_offices(
+    worlds: tuple[World, World],
+    settings: Any,
+    language: str,
+    retention: str,
+    scope: str,
+    external: str,
+) -> None:
+    from whistle.tenants.services import office_create
+
+    a, b = worlds
+    settings.SUBPROCESSORS = ["Rechenzentrum Beispiel GmbH, Nürnberg: hosting"]
+    settings.OPERATOR_NAME = "Whistle Betrieb GmbH"
+    a.tenant.retention_years = 5
+    a.tenant.retention_years_out_of_scope = 2
+    a.tenant.save()
+    # An external office run by tenant B that serves A as well (HinSchG § 14).
+    shared = office_create(owner=b.tenant, name="Ombudsstelle Kanzlei Recht")
+    shared.is_external = True
+    shared.save()
+    shared.tenants.add(a.tenant)
+
+    client = staff_client(a.admin)
+    base = f"/staff/tenants/{a.tenant.public_id}/compliance/"
+    assert client.get(base).status_code == 200
+    content = download(client, f"{base}pack.pdf?language={language}")
+    assert content.startswith(b"%PDF")
+    text = flat(pdf_text(content))
+    html_response = client.get(f"{base}pack.html?language={language}")
+    assert html_response.status_code == 200
+    assert html_response["Content-Disposition"].startswith("attachment;")
+    for document in (text, flat(html_response.content.decode())):
+        assert "Alphastadt" in document
+        assert retention in document
+        assert scope in document
+        assert "Meldestelle Alphastadt" in document
+        assert "Ombudsstelle Kanzlei Recht" in document
+        assert external in document
+        assert "Betadorf" in document  # who runs the shared office
+        assert "Rechenzentrum Beispiel GmbH" in document
+        assert "Whistle Betrieb GmbH" in document
+        assert "Art. 30" in document and "Art. 35" in document and "Art. 28" in document
+        # Nothing of another tenant's own offices.
+        assert "Meldestelle Betadorf" not in document
+
+
+@pytest.mark.parametrize(
+    "path", ["compliance/", "compliance/pack.pdf?language=de", "compliance/pack.html"]
+)
+def test_compliance_pack_is_for_the_tenants_admins_only(
+    worlds: tuple[World, World], path: str
+) -> None:
+    a, b = worlds
+    for user in (a.handler, b.admin):
+        client = staff_client(user)
+        assert client.get(f"/staff/tenants/{a.tenant.public_id}/{path}").status_code == 404
