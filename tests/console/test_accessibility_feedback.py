@@ -259,3 +259,25 @@ def test_feedback_is_deleted_after_the_retention_period(world_a: World) -> None:
     # The job is on the existing schedule (Celery beat, and the in-process scheduler).
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "intake.tasks.purge_accessibility_feedback" in tasks
+
+
+def test_an_outage_shows_the_feedback_back(rf: Any) -> None:
+    """Database or Redis down while sending feedback: 503, with the message to copy (never
+    the form's token)."""
+    import redis
+
+    from whistle.outage import server_error_view
+
+    request = rf.post(
+        "/t/alpha/accessibility/",
+        {"message": MESSAGE, "token": "SIGNED-TOKEN-VALUE", "website": ""},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    try:
+        raise redis.exceptions.ConnectionError("refused")
+    except redis.exceptions.ConnectionError:
+        response = server_error_view(request)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert MESSAGE in page
+    assert "SIGNED-TOKEN-VALUE" not in page
