@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils import translation
 
 from intake.accessibility import accessibility_feedback_purge
@@ -20,12 +20,18 @@ def mail_accessibility_feedback(feedback_id: int) -> int:
     if feedback is None:
         return 0
     tenant = feedback.tenant
-    # The console page is on the operator's hosts (ROOT_URLCONF), not the tenant's address.
-    link = settings.WHISTLE_BASE_URL + reverse(
-        "console:accessibility_statement",
-        kwargs={"tenant_id": tenant.public_id},
-        urlconf=settings.ROOT_URLCONF,
-    )
+    # The console page is on the operator's hosts (ROOT_URLCONF, no script prefix), not the
+    # tenant's address, where an eager run inside the reporter's request would put it.
+    prefix = get_script_prefix()
+    set_script_prefix("/")
+    try:
+        link = settings.WHISTLE_BASE_URL + reverse(
+            "console:accessibility_statement",
+            kwargs={"tenant_id": tenant.public_id},
+            urlconf=settings.ROOT_URLCONF,
+        )
+    finally:
+        set_script_prefix(prefix)
     admins = TenantAdmin.objects.filter(tenant=tenant, user__is_active=True).select_related("user")
     sent = 0
     for admin in admins:
