@@ -76,6 +76,8 @@ VERBS: frozenset[str] = frozenset(
         "member.removed",
         "file.downloaded",
         "tenant.exported",
+        "accessibility.statement_saved",
+        "accessibility.feedback_deleted",
     }
 )
 

@@ -32,6 +32,8 @@ VERB_LABELS: dict[str, Promise] = {
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
     "tenant.exported": _("exported all of the organisation's data"),
+    "accessibility.statement_saved": _("saved the accessibility statement"),
+    "accessibility.feedback_deleted": _("deleted accessibility feedback"),
 }
 
 

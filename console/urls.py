@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from console import offboarding_views
+from console import documents_views, offboarding_views
 
 app_name = "console"
 
@@ -19,5 +19,41 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "operator/tenants/<uuid:tenant_id>/delete/",
         offboarding_views.tenant_delete_view,
         name="tenant_delete",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/accessibility/",
+        documents_views.accessibility_statement_view,
+        name="accessibility_statement",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/accessibility/feedback/<uuid:feedback_id>/delete/",
+        documents_views.accessibility_feedback_delete_view,
+        name="accessibility_feedback_delete",
+    ),
+    path("tenants/<uuid:tenant_id>/poster/", documents_views.poster_view, name="poster"),
+    path(
+        "tenants/<uuid:tenant_id>/poster/poster.pdf",
+        documents_views.poster_pdf_view,
+        name="poster_pdf",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/poster/card.pdf",
+        documents_views.card_pdf_view,
+        name="card_pdf",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/",
+        documents_views.compliance_view,
+        name="compliance",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/pack.pdf",
+        documents_views.compliance_pdf_view,
+        name="compliance_pdf",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/compliance/pack.html",
+        documents_views.compliance_html_view,
+        name="compliance_html",
     ),
 ]

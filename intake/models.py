@@ -263,3 +263,74 @@ class PendingUpload(models.Model):
 
     def __str__(self) -> str:
         return f"pending upload {self.pk}"
+
+
+class AccessibilityStatement(models.Model):
+    """A tenant's accessibility statement (A11Y-2, BITV 2.0 § 12b, EU model statement
+    2018/1523): what the tenant admin fills in on the console; the reporter-side page shows it
+    in the tenant's languages. Holds no report content."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
+
+    class Status(models.TextChoices):
+        FULL = "full", _("fully compliant")
+        PARTIAL = "partial", _("partially compliant")
+        NONE = "none", _("not compliant")
+
+    class Assessment(models.TextChoices):
+        SELF = "self", _("a self-assessment")
+        THIRD_PARTY = "third_party", _("an assessment by a third party")
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="accessibility_statement"
+    )
+    status = models.CharField(
+        _("conformance status"), max_length=16, choices=Status.choices, default=Status.PARTIAL
+    )
+    # {language code: text}: the known limitations and their alternatives, per tenant language.
+    limitations = models.JSONField(_("known limitations"), default=dict, blank=True)
+    assessment = models.CharField(
+        _("method of preparation"),
+        max_length=16,
+        choices=Assessment.choices,
+        default=Assessment.SELF,
+    )
+    prepared_on = models.DateField(_("statement prepared on"))
+    reviewed_on = models.DateField(_("last reviewed on"))
+    contact = models.TextField(_("contact for feedback"))
+    enforcement_region = models.CharField(_("competent enforcement body for"), max_length=8)
+    enforcement_body = models.TextField(_("enforcement procedure: body and address"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"accessibility statement of tenant {self.tenant_id}"
+
+    def limitations_for(self, language: str) -> str:
+        """The limitations in ``language``, else in the first language that has them."""
+        texts = self.limitations if isinstance(self.limitations, dict) else {}
+        if texts.get(language):
+            return str(texts[language])
+        return next((str(t) for t in texts.values() if t), "")
+
+
+class AccessibilityFeedback(models.Model):
+    """A message sent with the feedback form of the accessibility statement (BITV 2.0 § 7).
+
+    Not a report: it never becomes a case and never reaches an office. The message is stored
+    only encrypted under a server key (``whistle.vault.seal_at_rest``), read by the tenant's
+    admins on the console, and deleted after ``ACCESSIBILITY_FEEDBACK_DAYS``. Only the date is
+    kept; no address, user agent or time of day."""
+
+    RLS: ClassVar[str] = "tenant"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    ciphertext = models.BinaryField()
+    received_on = models.DateField(db_index=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"accessibility feedback {self.public_id}"

@@ -38,9 +38,10 @@ from django.views.defaults import server_error
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
-# Where what was typed is shown back: the report steps and the mailbox (on the reporter's
-# URLs, /t/<slug>/… or a tenant host) and the handler's reply form on the case page.
-SHOW_BACK = re.compile(r"(^|/)(report|mailbox)(/|$)|/do/reply/$")
+# Where what was typed is shown back: the report steps, the mailbox and the accessibility
+# feedback form (on the reporter's URLs, /t/<slug>/… or a tenant host) and the handler's reply
+# form on the case page.
+SHOW_BACK = re.compile(r"(^|/)(report|mailbox|accessibility)(/|$)|/do/reply/$")
 # Never shown back: credentials, tokens, hidden fields and buttons of those forms.
 NEVER_SHOWN = frozenset(
     {
@@ -48,6 +49,7 @@ NEVER_SHOWN = frozenset(
         "receipt",
         "pending_message",
         "website",  # the honeypot (intake.views.report.HONEYPOT)
+        "token",  # the accessibility feedback form's signed token (intake.accessibility)
         "pow_challenge",  # the check page's proof of work (intake.flood)
         "pow_counter",
         "action",

@@ -284,6 +284,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.purge_orphan_files",
         "schedule": crontab(minute="2-59/5"),
     },
+    "purge-accessibility-feedback": {
+        "task": "intake.tasks.purge_accessibility_feedback",
+        "schedule": crontab(hour=3, minute=50),
+    },
     "purge-stale-login-throttles": {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
         "schedule": crontab(minute=7),
@@ -517,6 +521,20 @@ RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
 # only has to exceed one insert (with a busy database); a file still being written is never
 # old, as every write renews its modification time.
 ORPHAN_FILE_MINUTES = env.integer("ORPHAN_FILE_MINUTES", 10, minimum=2)
+
+# --- documents for tenants (console/documents_views.py; docs/onboarding.md) -------------------
+# Accessibility feedback (intake.AccessibilityFeedback) is deleted this many days after it
+# arrived, by the daily job below; at most this many messages per tenant and hour are taken.
+ACCESSIBILITY_FEEDBACK_DAYS = env.integer("ACCESSIBILITY_FEEDBACK_DAYS", 365, minimum=1)
+ACCESSIBILITY_FEEDBACK_PER_TENANT_HOUR = env.integer(
+    "ACCESSIBILITY_FEEDBACK_PER_TENANT_HOUR", 30, minimum=1
+)
+# The operator as processor (GDPR Art. 28) in the compliance pack, and its sub-processors:
+# SUBPROCESSORS is a list separated by ";" (each entry: name, address, what it does).
+OPERATOR_NAME = env.string("OPERATOR_NAME", "")
+OPERATOR_ADDRESS = env.string("OPERATOR_ADDRESS", "")
+OPERATOR_PRIVACY_CONTACT = env.string("OPERATOR_PRIVACY_CONTACT", "")
+SUBPROCESSORS = [s.strip() for s in env.string("SUBPROCESSORS", "").split(";") if s.strip()]
 
 # --- key material (docs/crypto.md) ----------------------------------------------------------
 # The receipt pepper is the key of the HMAC step before Argon2id for receipt-derived keys

@@ -4,6 +4,11 @@ The material is kept in the server-side session only as ciphertext, under a rand
 that lives solely in its own cookie (HttpOnly, SameSite=Strict, Secure in production, no
 expiry). A dump of the session store therefore opens nothing, and a stolen cookie without the
 session store opens nothing either.
+
+The same module seals the few things that are not reports but must still not be readable from a
+copy of the database or a backup (accessibility feedback): :func:`seal_at_rest` encrypts under a
+key derived from a server secret that is kept out of the database (``RECEIPT_PEPPER``), one key
+per purpose, with associated data binding each blob to its row.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import json
 import secrets
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from crypto import DecryptionError, decrypt_blob, encrypt_blob
+
+__all__ = ["DecryptionError", "SessionVault", "get_vault", "open_at_rest", "seal_at_rest"]
 
 SESSION_FIELD = "_vault"
 AAD = b"whistle/session-vault/v1"
@@ -136,3 +145,37 @@ class SessionVaultMiddleware:
                 samesite="Strict",
             )
         return response
+
+
+# --- at rest, under a server key ------------------------------------------------------------
+
+_AT_REST_INFO = b"whistle/at-rest/v1/"
+
+
+def _at_rest_key(purpose: str) -> bytes:
+    # HKDF with a label of its own per purpose keeps these keys apart from each other and from
+    # the pepper's other uses (receipt KDF, key binding).
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=_AT_REST_INFO + purpose.encode("ascii"),
+    ).derive(settings.RECEIPT_PEPPER.encode("utf-8"))
+
+
+def _at_rest_aad(purpose: str, context: str) -> bytes:
+    return b"whistle/at-rest/v1|" + purpose.encode("ascii") + b"|" + context.encode("utf-8")
+
+
+def seal_at_rest(plaintext: bytes, *, purpose: str, context: str) -> bytes:
+    """Encrypt ``plaintext`` for storage under the server key of ``purpose``; ``context``
+    (e.g. tenant and row id) is bound as associated data, so a blob moved to another row does
+    not open. For data the server itself must read later, that is not a report (reports are
+    sealed to their office's key, which the server does not hold)."""
+    return encrypt_blob(_at_rest_key(purpose), plaintext, aad=_at_rest_aad(purpose, context))
+
+
+def open_at_rest(blob: bytes, *, purpose: str, context: str) -> bytes:
+    """Open what :func:`seal_at_rest` produced. Raises ``DecryptionError`` when the blob, its
+    context or the server secret do not match."""
+    return decrypt_blob(_at_rest_key(purpose), bytes(blob), aad=_at_rest_aad(purpose, context))

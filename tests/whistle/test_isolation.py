@@ -58,9 +58,19 @@ def with_case(world: World) -> None:
     world.attachment = Attachment.objects.get(case=world.case)  # type: ignore[attr-defined]
 
 
+def with_feedback(world: World) -> None:
+    """One accessibility feedback message, for the console pages that act on one."""
+    from intake.accessibility import accessibility_feedback_submit
+
+    world.feedback = accessibility_feedback_submit(  # type: ignore[attr-defined]
+        tenant=world.tenant, message="the contrast of the buttons is too low"
+    )
+
+
 def fill(route: str, world: World) -> str:
     case = getattr(world, "case", None)
     attachment = getattr(world, "attachment", None)
+    feedback = getattr(world, "feedback", None)
     return (
         route.replace("<uuid:office_id>", str(world.office.public_id))
         .replace("<uuid:tenant_id>", str(world.tenant.public_id))
@@ -68,6 +78,7 @@ def fill(route: str, world: World) -> str:
         .replace("<uuid:case_id>", str(case.public_id if case else ""))
         .replace("<uuid:attachment_id>", str(attachment.public_id if attachment else ""))
         .replace("<slug:action>", "note")
+        .replace("<uuid:feedback_id>", str(feedback.public_id if feedback else ""))
     )
 
 
@@ -81,6 +92,9 @@ def test_other_tenants_staff_pages_are_404(
     if "<uuid:case_id>" in route:
         with_case(a)
         with_case(b)
+    if "<uuid:feedback_id>" in route:
+        with_feedback(a)
+        with_feedback(b)
     client: Client = staff_client(getattr(a, who))
     own = client.get(fill(route, a))
     # The handler reaches its own office's pages, the admin its own tenant's (a POST-only page
