@@ -65,19 +65,28 @@ def name_of(texts: Any, language: str | None = None) -> str:
 # --- finding items --------------------------------------------------------------------------
 
 
-def categories(data: dict[str, Any]) -> list[dict[str, Any]]:
-    found = data.setdefault("categories", [])
-    return found if isinstance(found, list) else []
+def _list(holder: dict[str, Any], key: str, *, create: bool = False) -> list[dict[str, Any]]:
+    """``holder[key]`` if it is a list (created when asked to, for adding to it), else an empty
+    list: reading never changes the document."""
+    found = holder.get(key)
+    if isinstance(found, list):
+        return found
+    if create:
+        holder[key] = []
+        return holder[key]  # type: ignore[no-any-return]
+    return []
 
 
-def steps(data: dict[str, Any]) -> list[dict[str, Any]]:
-    found = data.setdefault("steps", [])
-    return found if isinstance(found, list) else []
+def categories(data: dict[str, Any], *, create: bool = False) -> list[dict[str, Any]]:
+    return _list(data, "categories", create=create)
 
 
-def questions(step: dict[str, Any]) -> list[dict[str, Any]]:
-    found = step.setdefault("questions", [])
-    return found if isinstance(found, list) else []
+def steps(data: dict[str, Any], *, create: bool = False) -> list[dict[str, Any]]:
+    return _list(data, "steps", create=create)
+
+
+def questions(step: dict[str, Any], *, create: bool = False) -> list[dict[str, Any]]:
+    return _list(step, "questions", create=create)
 
 
 def all_questions(data: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -371,9 +380,9 @@ def move(data: dict[str, Any], ref: str, delta: int) -> dict[str, Any]:
             return data
         holder.remove(item)
         if delta < 0:
-            questions(all_steps[neighbour]).append(item)
+            questions(all_steps[neighbour], create=True).append(item)
         else:
-            questions(all_steps[neighbour]).insert(0, item)
+            questions(all_steps[neighbour], create=True).insert(0, item)
     else:
         return data
     return _guarded(data, after)
@@ -394,7 +403,7 @@ def save_category(data: dict[str, Any], ref: str | None, values: dict[str, Any])
     if ref is None:
         taken = {str(c.get("id")) for c in categories(data)}
         item: dict[str, Any] = {"id": new_id(_first(values["label"]), taken, "topic")}
-        categories(data).append(item)
+        categories(data, create=True).append(item)
     else:
         found = find(data, ref)
         if found is None:
@@ -411,7 +420,7 @@ def save_step(data: dict[str, Any], ref: str | None, values: dict[str, Any]) -> 
         taken = {str(s.get("id")) for s in steps(data)}
         item: dict[str, Any] = {"id": new_id(_first(values["title"]), taken, "step")}
         item["questions"] = []
-        steps(data).append(item)
+        steps(data, create=True).append(item)
     else:
         found = find(data, ref)
         if found is None:
@@ -442,7 +451,7 @@ def save_question(
         item: dict[str, Any] = {
             "id": new_id(_first(values["label"]), question_ids(after), "question")
         }
-        questions(target_step[1]).append(item)
+        questions(target_step[1], create=True).append(item)
     else:
         found = find(after, ref)
         if found is None:
@@ -450,7 +459,7 @@ def save_question(
         holder, item = found
         if holder is not questions(target_step[1]):
             holder.remove(item)
-            questions(target_step[1]).append(item)
+            questions(target_step[1], create=True).append(item)
     qtype = values["type"]
     item["type"] = qtype
     item["label"] = values["label"]
