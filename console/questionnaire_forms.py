@@ -131,6 +131,7 @@ class QuestionForm(_TextsForm):
         step: str,
         condition_choices: list[tuple[str, str]],
         condition_initial: list[str],
+        condition_kept: str = "",
         extra_rows: int = 2,
         **kwargs: Any,
     ) -> None:
@@ -195,6 +196,16 @@ class QuestionForm(_TextsForm):
             widget=forms.CheckboxSelectMultiple,
             initial=condition_initial,
         )
+        if condition_kept:
+            self.fields["keep_condition"] = forms.BooleanField(
+                label=_("Keep the present condition: %s") % condition_kept,
+                help_text=_(
+                    "It comes from an imported file and cannot be shown above. Untick it and "
+                    "choose answers above to replace it, or leave both empty to remove it."
+                ),
+                required=False,
+                initial=True,
+            )
 
     def _posted_rows(self) -> int:
         if not self.is_bound:
@@ -252,6 +263,7 @@ class QuestionForm(_TextsForm):
             "max_length": self.cleaned_data.get("max_length"),
             "options": self._options(self.cleaned_data),
             "show_if": self.cleaned_data.get("show_if") or [],
+            "keep_condition": self.cleaned_data.get("keep_condition", False),
         }
 
 

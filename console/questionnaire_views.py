@@ -28,6 +28,7 @@ from console.questionnaire_forms import (
     TranslationForm,
 )
 from intake.access import access_questionnaire
+from intake.models import Questionnaire
 from intake.questionnaire import AREAS, Definition, QuestionnaireError, parse, step_form
 from intake.services import questionnaire_current
 from intake.views.common import ready_offices
@@ -110,6 +111,9 @@ def _overview(
             "draft": draft,
             "current": current,
             "changed": data != current.definition,
+            "versions": Questionnaire.objects.filter(tenant=tenant)
+            .order_by("-version")
+            .values_list("version", flat=True),
             "outdated": draft.based_on != current.version,
             "topics": topics,
             "steps": step_rows,
@@ -247,6 +251,9 @@ def _item_form(
         step=step or (step_choices[0][0] if step_choices else ""),
         condition_choices=q.condition_choices(data, existing),
         condition_initial=q.condition_initial(item or {}),
+        condition_kept=""
+        if item is None or q.condition_shown(data, item)
+        else q.describe_condition(data, item),
     )
 
 

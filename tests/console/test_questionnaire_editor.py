@@ -453,3 +453,42 @@ def test_only_the_tenant_admin_reaches_the_editor(world_a: World) -> None:
     anonymous = Client()
     assert anonymous.get(editor(world_a)).status_code == 302
     assert not QuestionnaireDraft.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_condition_the_form_cannot_show_is_kept_from_an_import(
+    world_a: World, admin: Client
+) -> None:
+    """The schema allows a condition on a text answer; the editor shows it in words, keeps it
+    when the question is saved, and does not refuse publishing because of it."""
+    admin.get(editor(world_a))
+    data = questionnaire_current(world_a.tenant).definition
+    where = question(data, "where")
+    where["show_if"] = {"question": "when_period", "equals": "Mai"}
+    upload = SimpleUploadedFile("q.json", json.dumps(data).encode(), "application/json")
+    assert admin.post(editor(world_a, "import/"), {"file": upload}).status_code == 302
+    page = admin.get(editor(world_a) + "?edit=q:where").content.decode()
+    assert "Keep the present condition" in page
+    post = question_post(
+        item="q:where",
+        label_de=where["label"]["de"],
+        label_en=where["label"]["en"],
+        help_de=where["help"]["de"],
+        help_en=where["help"]["en"],
+        max_length="500",
+        keep_condition="on",
+    )
+    assert admin.post(editor(world_a), post).status_code == 302
+    assert question(draft_of(world_a), "where")["show_if"] == where["show_if"]
+    assert admin.post(editor(world_a), {"action": "publish"}).status_code == 302
+    assert questionnaire_current(world_a.tenant).version == 2
+    # Unticked: the condition goes.
+    admin.get(editor(world_a))
+    del post["keep_condition"]
+    assert admin.post(editor(world_a), post).status_code == 302
+    assert "show_if" not in question(draft_of(world_a), "where")
+    versions = admin.get(editor(world_a)).content.decode()
+    assert "?version=1" in versions
+    old = admin.get(editor(world_a, "export/") + "?version=1")
+    assert "show_if" not in json.dumps(question(json.loads(old.content), "where"))
+    assert admin.get(editor(world_a, "export/") + "?version=9").status_code == 404
