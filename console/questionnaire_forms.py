@@ -277,11 +277,13 @@ class TranslationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.slots = slots
         self.language = language
-        for n, slot in enumerate(slots):
+        for slot in slots:
             source = slot.texts.get(main, "")
             if language != main and not source and not slot.texts.get(language):
                 continue  # an optional text nobody wrote: nothing to translate
-            self.fields[f"t{n}"] = forms.CharField(
+            # Named by the text's key, not its position: a form posted after someone else
+            # changed the draft still writes each text to its own place.
+            self.fields[f"text:{slot.key}"] = forms.CharField(
                 label=slot.where,
                 required=slot.required and language == main,
                 max_length=TEXT_MAX,
@@ -296,9 +298,9 @@ class TranslationForm(forms.Form):
 
     def texts(self) -> list[tuple[str, str]]:
         return [
-            (slot.key, self.cleaned_data[f"t{n}"])
-            for n, slot in enumerate(self.slots)
-            if f"t{n}" in self.cleaned_data
+            (slot.key, self.cleaned_data[f"text:{slot.key}"])
+            for slot in self.slots
+            if f"text:{slot.key}" in self.cleaned_data
         ]
 
 
