@@ -492,3 +492,23 @@ def test_a_condition_the_form_cannot_show_is_kept_from_an_import(
     old = admin.get(editor(world_a, "export/") + "?version=1")
     assert "show_if" not in json.dumps(question(json.loads(old.content), "where"))
     assert admin.get(editor(world_a, "export/") + "?version=9").status_code == 404
+
+
+def test_an_outage_shows_the_typed_question_texts_back(rf: Any) -> None:
+    import redis
+
+    from whistle.outage import server_error_view
+
+    request = rf.post(
+        "/staff/tenants/t/questionnaire/",
+        {"item": "q:new", "label_de": "Getippte Frage 7731", "label_en": "Typed 7731"},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    try:
+        raise redis.exceptions.TimeoutError("no answer")
+    except redis.exceptions.TimeoutError:
+        response = server_error_view(request)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Getippte Frage 7731" in page and "Typed 7731" in page
+    assert "q:new" not in page  # hidden fields are never shown back
