@@ -76,7 +76,7 @@ class CategoryForm(_TextsForm):
         )
         self.add_texts(
             "description",
-            _("Explanation (optional)"),
+            _("Explanation"),
             required=False,
             long=True,
             initial=item.get("description"),
@@ -109,7 +109,7 @@ class StepForm(_TextsForm):
         )
         self.add_texts(
             "intro",
-            _("Introduction (optional)"),
+            _("Introduction"),
             required=False,
             long=True,
             initial=item.get("intro"),
@@ -145,9 +145,7 @@ class QuestionForm(_TextsForm):
         )
         self.fields["step"] = forms.ChoiceField(label=_("Step"), choices=step_choices, initial=step)
         self.add_texts("label", _("Question"), required=True, long=False, initial=item.get("label"))
-        self.add_texts(
-            "help", _("Help text (optional)"), required=False, long=True, initial=item.get("help")
-        )
+        self.add_texts("help", _("Help text"), required=False, long=True, initial=item.get("help"))
         self.fields["required"] = forms.BooleanField(
             label=_("An answer is required"),
             required=False,
@@ -272,12 +270,18 @@ class TranslationForm(forms.Form):
     guide."""
 
     def __init__(
-        self, *args: Any, slots: list[Slot], language: str, main: str, **kwargs: Any
+        self,
+        *args: Any,
+        slots: list[Slot],
+        language: str,
+        main: str,
+        only_missing: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.slots = slots
+        self.slots = [s for s in slots if s.missing_in(language)] if only_missing else slots
         self.language = language
-        for slot in slots:
+        for slot in self.slots:
             source = slot.texts.get(main, "")
             if language != main and not source and not slot.texts.get(language):
                 continue  # an optional text nobody wrote: nothing to translate

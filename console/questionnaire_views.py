@@ -375,7 +375,14 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
     if requested not in languages:
         requested = next(iter(missing), languages[-1])
     slots = q.text_slots(draft.definition)
-    form = TranslationForm(request.POST or None, slots=slots, language=requested, main=languages[0])
+    only_missing = request.GET.get("missing") == "1"
+    form = TranslationForm(
+        request.POST or None,
+        slots=slots,
+        language=requested,
+        main=languages[0],
+        only_missing=only_missing,
+    )
     if request.method == "POST" and form.is_valid():
         data = json.loads(json.dumps(draft.definition))
         for key, value in form.texts():
@@ -383,7 +390,7 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
         q.draft_store(draft=draft, definition=data, actor=request.user)
         messages.success(request, _("Saved in the draft."))
         url = reverse("console:questionnaire_translate", kwargs={"tenant_id": tenant.public_id})
-        return redirect(f"{url}?language={requested}")
+        return redirect(f"{url}?language={requested}" + ("&missing=1" if only_missing else ""))
     return render(
         request,
         "console/questionnaire/translate.html",
@@ -393,6 +400,7 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
             "language": requested,
             "language_name": q.language_name(requested),
             "missing": missing.get(requested, []),
+            "only_missing": only_missing,
             "languages": [
                 (code, q.language_name(code), len(missing.get(code, []))) for code in languages
             ],

@@ -243,15 +243,20 @@ def test_missing_translations_are_listed_and_block_publishing(
     assert Questionnaire.objects.filter(tenant=world_a.tenant).count() == 1
 
     # The English form lists what is missing and fills it in.
+    assert "translate/?language=en&amp;missing=1" in overview
     page = admin.get(editor(world_a, "translate/") + "?language=en")
     html = page.content.decode()
     assert "Missing in English" in html
+    assert len(page.context["form"].fields) > 50  # every text, for checking them all
+    page = admin.get(editor(world_a, "translate/") + "?language=en&missing=1")
     form = page.context["form"]
+    assert len(form.fields) == 2  # only what is missing
     data = {name: (field.initial or "") for name, field in form.fields.items()}
     names = {field.label: name for name, field in form.fields.items()}
     data[names["Question “Nur deutsch”"]] = "English only now"
     data[names["Question “Nur deutsch”: help text"]] = "Help in English"
-    assert admin.post(editor(world_a, "translate/") + "?language=en", data).status_code == 302
+    saved = admin.post(editor(world_a, "translate/") + "?language=en&missing=1", data)
+    assert saved.status_code == 302
     added = question(draft_of(world_a), "nur_deutsch")
     assert added["label"] == {"de": "Nur deutsch", "en": "English only now"}
     assert added["help"] == {"de": "Hilfe nur deutsch", "en": "Help in English"}
