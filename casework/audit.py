@@ -76,6 +76,7 @@ VERBS: frozenset[str] = frozenset(
         "member.removed",
         "file.downloaded",
         "questionnaire.published",
+        "tenant.exported",
     }
 )
 

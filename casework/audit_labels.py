@@ -32,6 +32,7 @@ VERB_LABELS: dict[str, Promise] = {
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
     "questionnaire.published": _("published a new questionnaire version"),
+    "tenant.exported": _("exported all of the organisation's data"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from console import questionnaire_views
+from console import offboarding_views, questionnaire_views
 
 app_name = "console"
 
@@ -34,5 +34,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "tenants/<uuid:tenant_id>/questionnaire/import/",
         questionnaire_views.questionnaire_import_view,
         name="questionnaire_import",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/export/",
+        offboarding_views.tenant_export_view,
+        name="tenant_export",
+    ),
+    path(
+        "operator/tenants/<uuid:tenant_id>/delete/",
+        offboarding_views.tenant_delete_view,
+        name="tenant_delete",
     ),
 ]

@@ -10,6 +10,7 @@ from whistle import views
 urlpatterns = [
     path("", views.home_view, name="home"),
     path("healthz", views.healthz_view, name="healthz"),
+    path("favicon.ico", views.favicon_view, name="favicon"),
     path("readyz", views.readyz_view, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("staff/", include("whistle.accounts.urls")),

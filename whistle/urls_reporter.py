@@ -8,8 +8,11 @@ from __future__ import annotations
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from whistle.views import favicon_view
+
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
+    path("favicon.ico", favicon_view),
     path("", include("intake.urls")),
 ]
 

@@ -43,6 +43,7 @@ from intake.questionnaire import (
 from intake.services import Submission
 from intake.views.common import ready_offices, reporter_tenant
 from whistle.http import TenantRequest
+from whistle.i18n import remember_language
 from whistle.tenants.models import Office, Tenant
 
 HONEYPOT = "website"
@@ -210,6 +211,15 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
             _keep_raw_answers(draft, step, request.POST)
             draft_save(request, draft)
             return redirect("intake:step", step_id=step.id)
+        if action == "language":
+            # The language switch on this page sends the step's form: keep what was typed.
+            _keep_raw_answers(draft, step, request.POST)
+            draft_save(request, draft)
+            response = redirect("intake:step", step_id=step.id)
+            remember_language(
+                response, request.POST.get("switch_language", ""), allowed=tenant.languages
+            )
+            return response
         if action == "back":
             _keep_raw_answers(draft, step, request.POST)
             draft_save(request, draft)
@@ -417,14 +427,21 @@ def contact_view(request: TenantRequest) -> HttpResponse:
     }
     form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        if request.POST.get("action") == "back":
+        action = request.POST.get("action")
+        if action in ("back", "language"):
             draft.contact = {
                 k: str(request.POST.get(k, ""))
                 for k in ("name", "email", "phone")
                 if request.POST.get(k)
             }
             draft_save(request, draft)
-            return redirect("intake:step", step_id=definition.steps[-1].id)
+            if action == "back":
+                return redirect("intake:step", step_id=definition.steps[-1].id)
+            response = redirect("intake:contact")
+            remember_language(
+                response, request.POST.get("switch_language", ""), allowed=tenant.languages
+            )
+            return response
         if form.is_valid():
             draft.contact = form.contact()
             _complete(draft, "contact")

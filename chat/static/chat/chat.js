@@ -29,7 +29,29 @@
     if (live && item.classList.contains("msg-theirs")) {
       var body = item.querySelector(".msg-body");
       live.textContent = body ? body.textContent : "";
+    } else if (live && item.classList.contains("msg-mine")) {
+      live.textContent = list.getAttribute("data-sent-text") || "";
     }
+  }
+
+  function clearErrors() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.remove(); }
+    form.querySelectorAll(".field-error").forEach(function (field) {
+      field.classList.remove("field-error");
+      field.querySelectorAll(".error").forEach(function (error) { error.remove(); });
+      field.querySelectorAll("[aria-invalid]").forEach(function (input) {
+        input.removeAttribute("aria-invalid");
+        var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && document.getElementById(id);
+        });
+        if (described.length) {
+          input.setAttribute("aria-describedby", described.join(" "));
+        } else {
+          input.removeAttribute("aria-describedby");
+        }
+      });
+    });
   }
 
   function markRead() {
@@ -49,7 +71,10 @@
     });
     socket.addEventListener("message", function (event) {
       var data = JSON.parse(event.data);
-      if (data.type === "sent") { unacknowledged.shift(); }
+      if (data.type === "sent") {
+        unacknowledged.shift();
+        clearErrors();  // an earlier error no longer applies once a message went through
+      }
       if (data.type === "message" || data.type === "sent") { insert(data.html, data.id); }
       if (data.type === "read") { markRead(); }
     });

@@ -54,6 +54,19 @@
     update();
   }
 
+  // Contact details: the fields show only while "give contact details" is chosen (the server
+  // ignores them otherwise, so without this file nothing is lost, only shown).
+  var contact = document.querySelector("[data-contact-fields]");
+  if (contact && contact.form) {
+    var modes = contact.form.querySelectorAll("input[name=mode]");
+    var showContact = function () {
+      var chosen = Array.prototype.filter.call(modes, function (el) { return el.checked; });
+      contact.hidden = !(chosen.length && chosen[0].value === "contact");
+    };
+    Array.prototype.forEach.call(modes, function (el) { el.addEventListener("change", showContact); });
+    showContact();
+  }
+
   // Tell the reporter before the mailbox session ends for inactivity.
   var idle = document.querySelector("[data-idle-minutes]");
   if (idle) {
