@@ -517,3 +517,16 @@ def test_an_outage_shows_the_typed_question_texts_back(rf: Any) -> None:
     page = response.content.decode()
     assert "Getippte Frage 7731" in page and "Typed 7731" in page
     assert "q:new" not in page  # hidden fields are never shown back
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_the_tenants_logo_from_the_reporting_address(
+    world_a: World, admin: Client
+) -> None:
+    type(world_a.tenant).objects.filter(pk=world_a.tenant.pk).update(logo="logos/alpha.png")
+    page = admin.get(editor(world_a, "preview/") + "?language=en")
+    assert page.status_code == 200
+    assert f'src="/t/{world_a.tenant.slug}/logo"' in page.content.decode()
+    # The staff URLs are back after the preview: the editor's own links resolve as before.
+    overview = admin.get(editor(world_a)).content.decode()
+    assert f'href="/staff/tenants/{world_a.tenant.public_id}/questionnaire/preview/' in overview
