@@ -75,6 +75,7 @@ VERBS: frozenset[str] = frozenset(
         "key.rotated",
         "member.removed",
         "file.downloaded",
+        "questionnaire.published",
         "tenant.exported",
         "accessibility.statement_saved",
         "accessibility.feedback_deleted",

@@ -31,6 +31,7 @@ VERB_LABELS: dict[str, Promise] = {
     "key.rotated": _("renewed the office keys"),
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
+    "questionnaire.published": _("published a new questionnaire version"),
     "tenant.exported": _("exported all of the organisation's data"),
     "accessibility.statement_saved": _("saved the accessibility statement"),
     "accessibility.feedback_deleted": _("deleted accessibility feedback"),
