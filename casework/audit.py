@@ -75,6 +75,7 @@ VERBS: frozenset[str] = frozenset(
         "key.rotated",
         "member.removed",
         "file.downloaded",
+        "tenant.exported",
     }
 )
 

@@ -31,6 +31,7 @@ VERB_LABELS: dict[str, Promise] = {
     "key.rotated": _("renewed the office keys"),
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
+    "tenant.exported": _("exported all of the organisation's data"),
 }
 
 

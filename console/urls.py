@@ -3,8 +3,21 @@ members, questionnaire editor, documents (poster, compliance pack), off-boarding
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from console import offboarding_views
 
 app_name = "console"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "tenants/<uuid:tenant_id>/export/",
+        offboarding_views.tenant_export_view,
+        name="tenant_export",
+    ),
+    path(
+        "operator/tenants/<uuid:tenant_id>/delete/",
+        offboarding_views.tenant_delete_view,
+        name="tenant_delete",
+    ),
+]
