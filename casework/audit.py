@@ -76,6 +76,13 @@ VERBS: frozenset[str] = frozenset(
         "member.removed",
         "file.downloaded",
         "tenant.exported",
+        "tenant.created",
+        "tenant.suspended",
+        "tenant.resumed",
+        "tenant.hostname_added",
+        "tenant.hostname_removed",
+        "invitation.created",
+        "invitation.accepted",
     }
 )
 

@@ -32,6 +32,13 @@ VERB_LABELS: dict[str, Promise] = {
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
     "tenant.exported": _("exported all of the organisation's data"),
+    "tenant.created": _("created the organisation"),
+    "tenant.suspended": _("suspended the reporting channel"),
+    "tenant.resumed": _("resumed the reporting channel"),
+    "tenant.hostname_added": _("added a host name"),
+    "tenant.hostname_removed": _("removed a host name"),
+    "invitation.created": _("sent an invitation"),
+    "invitation.accepted": _("accepted an invitation"),
 }
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from whistle.accounts.decorators import staff_required
@@ -29,4 +29,17 @@ def tenant_overview_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
             "admins": admins,
             "hostnames": tenant.hostnames.order_by("hostname"),
         },
+    )
+
+
+def channel_suspended_view(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    """Every reporter path of a suspended tenant (whistle.tenants.middleware)."""
+    tenant = getattr(request, "suspended_tenant", None)
+    return render(
+        request,
+        "tenants/suspended.html",
+        {"suspended_name": tenant.name if tenant is not None else ""},
+        # 404 like any page that is not there (Django logs it as a warning, not an error): a
+        # suspension is the operator's decision, not an outage to alert on.
+        status=404,
     )
