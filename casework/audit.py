@@ -75,6 +75,14 @@ VERBS: frozenset[str] = frozenset(
         "key.rotated",
         "member.removed",
         "file.downloaded",
+        # setup: tenant settings and set-up (object_id names the setting, never its value)
+        "tenant.settings_changed",
+        "tenant.hostname_added",
+        "tenant.hostname_verified",
+        "tenant.hostname_removed",
+        "tenant.reviewed",
+        "tenant.published",
+        "key.recovery_stored",
     }
 )
 

@@ -31,6 +31,13 @@ VERB_LABELS: dict[str, Promise] = {
     "key.rotated": _("renewed the office keys"),
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
+    "tenant.settings_changed": _("changed a setting of the organisation"),
+    "tenant.hostname_added": _("added a host name"),
+    "tenant.hostname_verified": _("verified a host name"),
+    "tenant.hostname_removed": _("removed a host name"),
+    "tenant.reviewed": _("reviewed the questionnaire and texts"),
+    "tenant.published": _("published the reporting page"),
+    "key.recovery_stored": _("confirmed that the recovery key is stored safely"),
 }
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import get_script_prefix
+from django.utils import timezone
 
 from tests.fixtures import World
 from whistle.tenants.models import TenantHostname
@@ -33,7 +34,9 @@ def test_links_keep_the_prefix_and_do_not_leak_into_the_next_request(world_a: Wo
 
 @pytest.mark.django_db
 def test_hostname_resolves_tenant(worlds: tuple[World, World]) -> None:
-    TenantHostname.objects.create(tenant=worlds[1].tenant, hostname="hinweise.betadorf.example")
+    TenantHostname.objects.create(
+        tenant=worlds[1].tenant, hostname="hinweise.betadorf.example", verified_at=timezone.now()
+    )
     response = Client(HTTP_HOST="hinweise.betadorf.example").get("/")
     assert response.status_code == 200
     assert response.context["tenant"] == worlds[1].tenant

@@ -17,6 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--language", action="append", dest="languages")
         parser.add_argument("--time-zone", default="Europe/Berlin")
         parser.add_argument("--hostname", action="append", dest="hostnames", default=[])
+        parser.add_argument(
+            "--published",
+            action="store_true",
+            help="open the reporting page at once instead of after the set-up wizard",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -26,6 +31,7 @@ class Command(BaseCommand):
                 languages=options["languages"],
                 time_zone=options["time_zone"],
                 hostnames=options["hostnames"],
+                published=options["published"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
