@@ -77,8 +77,7 @@ def logo_clean(upload: UploadedFile[bytes]) -> ContentFile[bytes]:
         raise LogoError(refusal) from None
     except Image.DecompressionBombWarning:
         raise LogoError(_("The logo has too many pixels. Please upload a smaller one.")) from None
-    clean = Image.new(mode, frame.size)
-    clean.putdata(list(frame.getdata()))
+    clean = Image.frombytes(mode, frame.size, frame.tobytes())
     clean.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
     out = io.BytesIO()
     clean.save(out, format="PNG", optimize=True)

@@ -23,7 +23,7 @@ def landing_view(request: TenantRequest) -> HttpResponse:
     """The tenant's reporting page: who may report, how it is handled, how anonymity works."""
     tenant = reporter_tenant(request)
     if not tenant.published:
-        return render(request, "intake/not_ready.html", {"unpublished": True}, status=503)
+        return render(request, "intake/not_ready.html", status=503)
     context = landing_context(tenant, tenant.language_for(get_language() or ""))
     return render(request, "intake/landing.html", {"offices": ready_offices(tenant), **context})
 
