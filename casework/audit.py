@@ -75,6 +75,16 @@ VERBS: frozenset[str] = frozenset(
         "key.rotated",
         "member.removed",
         "file.downloaded",
+        # offices and members (console.offices)
+        "office.created",
+        "office.external_changed",
+        "office.code_renewed",
+        "member.role_changed",
+        "member.away_changed",
+        "office.service_requested",
+        "office.service_accepted",
+        "office.service_refused",
+        "office.service_ended",
     }
 )
 

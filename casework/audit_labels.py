@@ -31,6 +31,15 @@ VERB_LABELS: dict[str, Promise] = {
     "key.rotated": _("renewed the office keys"),
     "member.removed": _("removed a member"),
     "file.downloaded": _("downloaded a file"),
+    "office.created": _("created a reporting office"),
+    "office.external_changed": _("changed whether the office is external"),
+    "office.code_renewed": _("renewed the office's service code"),
+    "member.role_changed": _("changed a member's role"),
+    "member.away_changed": _("changed their absence or deputy"),
+    "office.service_requested": _("asked an office to serve the organisation"),
+    "office.service_accepted": _("accepted to serve an organisation"),
+    "office.service_refused": _("refused to serve an organisation"),
+    "office.service_ended": _("ended an office's service for an organisation"),
 }
 
 
