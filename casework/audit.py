@@ -85,6 +85,7 @@ VERBS: frozenset[str] = frozenset(
         "office.service_accepted",
         "office.service_refused",
         "office.service_ended",
+        "tenant.exported",
     }
 )
 

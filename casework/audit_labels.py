@@ -40,6 +40,7 @@ VERB_LABELS: dict[str, Promise] = {
     "office.service_accepted": _("accepted to serve an organisation"),
     "office.service_refused": _("refused to serve an organisation"),
     "office.service_ended": _("ended an office's service for an organisation"),
+    "tenant.exported": _("exported all of the organisation's data"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from console import office_views
+from console import offboarding_views, office_views
 
 app_name = "console"
 
@@ -58,4 +58,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="office_service_end",
     ),
     path("offices/<uuid:office_id>/absence/", office_views.absence_view, name="office_absence"),
+    path(
+        "tenants/<uuid:tenant_id>/export/",
+        offboarding_views.tenant_export_view,
+        name="tenant_export",
+    ),
+    path(
+        "operator/tenants/<uuid:tenant_id>/delete/",
+        offboarding_views.tenant_delete_view,
+        name="tenant_delete",
+    ),
 ]

@@ -28,7 +28,9 @@ def staff_routes() -> Iterator[tuple[str, str]]:
                 yield prefix + str(p.pattern)
 
     for route in walk(get_resolver().url_patterns, "/"):
-        if "<uuid:office_id>" in route:
+        if route.startswith("/staff/operator/") and "<uuid:" in route:
+            yield route, "operator"
+        elif "<uuid:office_id>" in route:
             yield route, "office"
         elif "<uuid:tenant_id>" in route:
             yield route, "tenant"
@@ -43,7 +45,7 @@ OWNER_ADMIN_ROUTES = "/staff/offices/<uuid:office_id>/manage/"
 
 def test_there_are_routes_to_check() -> None:
     kinds = {kind for _route, kind in ROUTES}
-    assert kinds == {"office", "tenant"}
+    assert kinds == {"office", "tenant", "operator"}
 
 
 def with_case(world: World) -> None:
@@ -90,7 +92,7 @@ def test_other_tenants_staff_pages_are_404(
     client: Client = staff_client(getattr(a, who))
     own = client.get(fill(route, a))
     # The handler reaches its own office's pages, the admin its own tenant's (a POST-only page
-    # answers its members' GET with 405).
+    # answers its members' GET with 405); operator pages are the operator's alone.
     if (kind, who) in {("office", "handler"), ("tenant", "admin")} or (
         (kind, who) == ("office", "admin") and route.startswith(OWNER_ADMIN_ROUTES)
     ):
