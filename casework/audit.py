@@ -83,6 +83,17 @@ VERBS: frozenset[str] = frozenset(
         "tenant.reviewed",
         "tenant.published",
         "key.recovery_stored",
+        # offices and members (console.offices)
+        "office.created",
+        "office.external_changed",
+        "office.code_renewed",
+        "member.role_changed",
+        "member.away_changed",
+        "office.service_requested",
+        "office.service_accepted",
+        "office.service_refused",
+        "office.service_ended",
+        "tenant.exported",
     }
 )
 

@@ -38,6 +38,16 @@ VERB_LABELS: dict[str, Promise] = {
     "tenant.reviewed": _("reviewed the questionnaire and texts"),
     "tenant.published": _("published the reporting page"),
     "key.recovery_stored": _("confirmed that the recovery key is stored safely"),
+    "office.created": _("created a reporting office"),
+    "office.external_changed": _("changed whether the office is external"),
+    "office.code_renewed": _("renewed the office's service code"),
+    "member.role_changed": _("changed a member's role"),
+    "member.away_changed": _("changed their absence or deputy"),
+    "office.service_requested": _("asked an office to serve the organisation"),
+    "office.service_accepted": _("accepted to serve an organisation"),
+    "office.service_refused": _("refused to serve an organisation"),
+    "office.service_ended": _("ended an office's service for an organisation"),
+    "tenant.exported": _("exported all of the organisation's data"),
 }
 
 

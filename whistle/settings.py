@@ -288,6 +288,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
         "schedule": crontab(minute=7),
     },
+    "purge-invitations": {
+        "task": "whistle.accounts.tasks.purge_invitations",
+        "schedule": crontab(minute=11),
+    },
 }
 
 # --- auth -----------------------------------------------------------------------------------
@@ -316,6 +320,8 @@ LOGIN_THROTTLE_MAX_DELAY = 15 * 60
 # skips the per-account throttle for this many days (renewed at each full login), and loses
 # that after LOGIN_DEVICE_FAILURES wrong passwords of its own.
 STAFF_DEVICE_DAYS = env.integer("STAFF_DEVICE_DAYS", 180, minimum=1)
+# Days an invitation link (whistle/accounts/invitations.py) stays valid; unused ones are purged.
+INVITATION_VALID_DAYS = env.integer("INVITATION_VALID_DAYS", 7, minimum=1)
 LOGIN_DEVICE_FAILURES = 5
 LOGIN_DEVICES_PER_USER = 10
 LOGIN_DEVICE_COOKIE_NAME = "whistle_device"

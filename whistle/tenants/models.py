@@ -280,6 +280,10 @@ class Office(models.Model):
         blank=True,
         help_text=_("One sentence shown to reporters when they choose between offices."),
     )
+    # The code an office lead gives another tenant's admin so that it can ask this office to
+    # serve it (console.offices.service_request). Random, renewable; no list of offices is
+    # ever shown to another tenant.
+    service_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OfficeQuerySet.as_manager()
@@ -303,8 +307,18 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.HANDLER)
-    # DL-3: while away, reminders for this member's cases go to the case's deputy as well.
+    # DL-3: while away, reminders meant for this member go to their deputy instead
+    # (casework.reminders.recipients).
     away = models.BooleanField(_("away"), default=False)
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deputy"),
+        help_text=_("A member of the same office who receives your reminders while you are away."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -320,3 +334,47 @@ class Membership(models.Model):
     @property
     def is_lead(self) -> bool:
         return self.role == self.Role.LEAD
+
+
+class OfficeService(models.Model):
+    """A tenant's request that an office owned by another tenant serve it, and its outcome.
+
+    Asked by the tenant's admin with the office's service code, decided by the office lead. On
+    acceptance the tenant joins ``Office.tenants``; ending the service removes it again. Each
+    case still belongs to its tenant. Directory data like ``Office.tenants`` (no content, read
+    by both sides), so not under row-level security.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for the office")
+        ACCEPTED = "accepted", _("serving")
+        REFUSED = "refused", _("refused by the office")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        ENDED = "ended", _("ended")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="services")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="office_services")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["office", "tenant"],
+                condition=models.Q(status__in=["pending", "accepted"]),
+                name="one_live_service_per_office_and_tenant",
+            )
+        ]
+        verbose_name = _("office service")
+        verbose_name_plural = _("office services")
+
+    def __str__(self) -> str:
+        return f"{self.office} for {self.tenant} ({self.status})"

@@ -1,0 +1,344 @@
+"""Offices and members (issue 13 point 5): creating an office, who manages it, the external
+flag and the six-month feedback extension (DL-2)."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+
+from casework.models import AuditEvent
+from casework.reminders import schedule_reminders
+from intake.models import Case
+from tests.casework.helpers import case_url, filed_case
+from tests.fixtures import World, make_staff, staff_client
+from whistle.accounts.models import User
+from whistle.keys.models import OfficeKeyGrant
+from whistle.tenants.models import Membership, Office
+from whistle.tenants.services import membership_add
+
+
+def staff(user: User) -> Client:
+    """A logged-in staff client reading English pages."""
+    client = staff_client(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def office_page(office: Office, tail: str = "") -> str:
+    return f"/staff/offices/{office.public_id}/manage/{tail}"
+
+
+def verbs(world: World) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(tenant=world.tenant)
+        .order_by("sequence")
+        .values_list("verb", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_a_tenant_admin_creates_an_office_and_opens_its_page(worlds: tuple[World, World]) -> None:
+    a, b = worlds
+    admin = staff(a.admin)
+    url = f"/staff/tenants/{a.tenant.public_id}/offices/new/"
+    assert admin.get(url).status_code == 200
+    # A missing name is refused with a message, and what was typed stays in the form.
+    response = admin.post(url, {"name": "", "description": "For all staff"})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert "For all staff" in response.content.decode()
+    response = admin.post(
+        url + "?next=/staff/tenants/" + str(a.tenant.public_id) + "/",
+        {"name": "Compliance", "description": "For all staff"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/staff/tenants/{a.tenant.public_id}/"
+    office = Office.objects.get(name="Compliance")
+    assert office.owner == a.tenant
+    assert list(office.tenants.all()) == [a.tenant]
+    assert not office.is_external
+    assert verbs(a)[-1] == "office.created"
+    assert admin.get(office_page(office)).status_code == 200
+    # An unsafe "next" is ignored: the office page instead.
+    response = admin.post(url + "?next=https://evil.example/", {"name": "Second office"})
+    assert response["Location"] == office_page(Office.objects.get(name="Second office"))
+    # Another tenant's admin can neither create offices for A nor open A's office.
+    other = staff_client(b.admin)
+    assert other.post(url, {"name": "Intruder"}).status_code == 404
+    assert not Office.objects.filter(name="Intruder").exists()
+    assert other.get(office_page(office)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_only_its_leads_and_the_owners_admins_manage_an_office(
+    worlds: tuple[World, World],
+) -> None:
+    a, b = worlds
+    handler = make_staff("plain@alpha.example")
+    membership_add(office=a.office, user=handler, role=Membership.Role.HANDLER)
+    assert staff_client(a.handler).get(office_page(a.office)).status_code == 200  # lead
+    assert staff_client(a.admin).get(office_page(a.office)).status_code == 200  # owner's admin
+    assert staff_client(handler).get(office_page(a.office)).status_code == 404
+    assert staff_client(b.handler).get(office_page(a.office)).status_code == 404
+    # An office that merely *serves* B is not managed by B's admin.
+    a.office.tenants.add(b.tenant)
+    assert staff_client(b.admin).get(office_page(a.office)).status_code == 404
+
+
+def _extend_form_shown(lead: Client, world: World, case: Case) -> bool:
+    page = lead.get(case_url(world, case), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    return "do/extend/" in page
+
+
+@pytest.mark.django_db
+def test_marking_an_office_external_makes_the_six_month_extension_available(
+    world_a: World,
+) -> None:
+    lead, case, _receipt = filed_case(world_a)
+
+    def extend() -> str:
+        response = lead.post(
+            case_url(world_a, case, "do/extend/"),
+            {"reason": "Three authorities involved"},
+            HTTP_ACCEPT_LANGUAGE="en",
+            follow=True,
+        )
+        return str(response.content.decode())
+
+    assert not _extend_form_shown(lead, world_a, case)
+    assert "Only external reporting offices" in extend()
+    case.refresh_from_db()
+    assert case.feedback_extended_until is None
+
+    assert (
+        lead.post(office_page(world_a.office, "external/"), {"is_external": "1"}).status_code == 302
+    )
+    world_a.office.refresh_from_db()
+    assert world_a.office.is_external
+    assert verbs(world_a)[-1] == "office.external_changed"
+    assert _extend_form_shown(lead, world_a, case)
+
+    # Back to internal: the form is gone and the service refuses.
+    staff_client(world_a.admin).post(office_page(world_a.office, "external/"), {"is_external": "0"})
+    world_a.office.refresh_from_db()
+    assert not world_a.office.is_external
+    assert not _extend_form_shown(lead, world_a, case)
+    assert "Only external reporting offices" in extend()
+
+    lead.post(office_page(world_a.office, "external/"), {"is_external": "1"})
+    extend()
+    case.refresh_from_db()
+    assert case.feedback_extended_until is not None
+    assert (case.feedback_extended_until - case.received_on).days >= 181
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+def _granted_member(world: World, lead: Client, email: str) -> tuple[User, Client]:
+    """A handler who logged in once (their key pair exists) and was granted the office key."""
+    member = make_staff(email)
+    membership_add(office=world.office, user=member, role=Membership.Role.HANDLER)
+    client = staff(member)
+    response = lead.post(f"/staff/offices/{world.office.public_id}/keys/grant/{member.public_id}/")
+    assert response.status_code == 302
+    assert OfficeKeyGrant.objects.filter(user=member, keypair__office=world.office).exists()
+    return member, client
+
+
+@pytest.mark.django_db
+def test_the_lead_removes_a_member_who_then_loses_the_office_and_its_cases(
+    worlds: tuple[World, World],
+) -> None:
+    a, b = worlds
+    lead, case, _receipt = filed_case(a)
+    lead.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    member, member_client = _granted_member(a, lead, "member@alpha.example")
+    assert member_client.get(case_url(a, case)).status_code == 200
+    # Someone else's office cannot remove A's member (the lookup is through the office).
+    remove = office_page(a.office, f"members/{member.public_id}/remove/")
+    assert staff(b.handler).post(remove).status_code == 404
+    assert staff(b.admin).post(remove).status_code == 404
+    # A plain member cannot remove anyone.
+    assert (
+        member_client.post(
+            office_page(a.office, f"members/{a.handler.public_id}/remove/")
+        ).status_code
+        == 404
+    )
+
+    response = lead.post(remove, follow=True)
+    assert "was removed from the office" in response.content.decode()
+    assert not Membership.objects.filter(office=a.office, user=member).exists()
+    assert not OfficeKeyGrant.objects.filter(user=member).exists()
+    event = AuditEvent.objects.filter(tenant=a.tenant).order_by("-sequence").first()
+    assert event is not None
+    assert (event.verb, event.object_id, event.actor_id) == (
+        "member.removed",
+        str(member.public_id),
+        a.handler.pk,
+    )
+    assert member_client.get(case_url(a, case)).status_code == 404
+    assert member_client.get(f"/staff/offices/{a.office.public_id}/").status_code == 404
+    assert member_client.get(f"/staff/offices/{a.office.public_id}/keys/").status_code == 404
+    # Removing them again: they are no member any more.
+    assert lead.post(remove).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_last_lead_stays_and_role_changes_are_audited(world_a: World) -> None:
+    a = world_a
+    lead = staff(a.handler)
+    other = make_staff("other@alpha.example")
+    membership_add(office=a.office, user=other, role=Membership.Role.HANDLER)
+
+    def role(user: User) -> str:
+        return str(Membership.objects.get(office=a.office, user=user).role)
+
+    # The only lead can neither leave nor step down.
+    response = lead.post(
+        office_page(a.office, f"members/{a.handler.public_id}/remove/"), follow=True
+    )
+    assert "only lead" in response.content.decode()
+    assert role(a.handler) == Membership.Role.LEAD
+    response = lead.post(
+        office_page(a.office, f"members/{a.handler.public_id}/role/"),
+        {"role": "handler"},
+        follow=True,
+    )
+    assert "only lead" in response.content.decode()
+    assert role(a.handler) == Membership.Role.LEAD
+    # A second lead first; then the first may step down (audited each time).
+    lead.post(office_page(a.office, f"members/{other.public_id}/role/"), {"role": "lead"})
+    assert role(other) == Membership.Role.LEAD
+    lead.post(office_page(a.office, f"members/{a.handler.public_id}/role/"), {"role": "handler"})
+    assert role(a.handler) == Membership.Role.HANDLER
+    assert verbs(a)[-2:] == ["member.role_changed", "member.role_changed"]
+    # No longer a lead: the office page is closed to them.
+    assert lead.get(office_page(a.office)).status_code == 404
+    # A nonsense role is refused with a message, nothing changes.
+    new_lead = staff(other)
+    response = new_lead.post(
+        office_page(a.office, f"members/{a.handler.public_id}/role/"), {"role": "boss"}, follow=True
+    )
+    assert "Choose handler or office lead." in response.content.decode()
+    assert role(a.handler) == Membership.Role.HANDLER
+    # The owner's admin manages members too.
+    staff(a.admin).post(
+        office_page(a.office, f"members/{a.handler.public_id}/role/"), {"role": "lead"}
+    )
+    assert role(a.handler) == Membership.Role.LEAD
+
+
+# --- absence and deputy (DL-3) --------------------------------------------------------------
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def at(day: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(day).replace(hour=12, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def run_reminders(django_capture_on_commit_callbacks: Any) -> Callable[[], list[str]]:
+    """The hourly beat job and the mails it queues (the SMTP edge is Django's locmem
+    outbox); returns the addresses mailed by this run."""
+
+    def go() -> list[str]:
+        before = len(mail.outbox)
+        with django_capture_on_commit_callbacks(execute=True):
+            schedule_reminders()
+        return sorted(address for m in mail.outbox[before:] for address in m.to)
+
+    return go
+
+
+def absence(office: Office) -> str:
+    return f"/staff/offices/{office.public_id}/absence/"
+
+
+@pytest.mark.django_db
+def test_while_a_member_is_away_their_reminders_go_to_their_deputy(
+    worlds: tuple[World, World], run_reminders: Callable[[], list[str]]
+) -> None:
+    a, b = worlds
+    with time_machine.travel(at("2026-06-01"), tick=False) as clock:
+        _lead, case, _receipt = filed_case(a)
+        away = make_staff("away@alpha.example")
+        deputy = make_staff("deputy@alpha.example")
+        membership_add(office=a.office, user=away)
+        membership_add(office=a.office, user=deputy)
+        case.assignee = away
+        case.save(update_fields=["assignee"])
+        client = staff(away)
+        page = client.get(absence(a.office)).content.decode()
+        assert deputy.email.split("@")[0].title() in page
+        assert str(b.handler.public_id) not in page  # only colleagues of the same office
+
+        # Someone of another office cannot be named (not among the choices).
+        response = client.post(
+            absence(a.office), {"away": "on", "deputy": str(b.handler.public_id)}
+        )
+        assert "Select a valid choice" in response.content.decode()
+        # A colleague who is away as well is refused with a message.
+        Membership.objects.filter(user=deputy).update(away=True)
+        response = client.post(absence(a.office), {"away": "on", "deputy": str(deputy.public_id)})
+        assert "is away as well" in response.content.decode()
+        Membership.objects.filter(user=deputy).update(away=False)
+
+        response = client.post(absence(a.office), {"away": "on", "deputy": str(deputy.public_id)})
+        assert response.status_code == 302
+        membership = Membership.objects.get(office=a.office, user=away)
+        assert membership.away and membership.deputy == deputy
+        assert verbs(a)[-1] == "member.away_changed"
+        # The lead's office page shows who is away and who covers.
+        assert "deputy: Deputy" in staff(a.handler).get(office_page(a.office)).content.decode()
+        mail.outbox.clear()
+
+        clock.move_to(at("2026-06-06"))  # two days before the acknowledgement deadline
+        assert run_reminders() == [deputy.email]
+
+        # Back: the reminders are theirs again.
+        staff(away).post(absence(a.office), {"deputy": str(deputy.public_id)})
+        assert not Membership.objects.get(office=a.office, user=away).away
+        clock.move_to(at("2026-06-08"))  # the due date
+        assert run_reminders() == [away.email]
+
+        # Away without a deputy: the present leads are told instead.
+        staff(away).post(absence(a.office), {"away": "on", "deputy": ""})
+        clock.move_to(at("2026-06-09"))  # overdue: the leads are told anyway
+        assert run_reminders() == [a.handler.email]
+
+
+@pytest.mark.django_db
+def test_a_removed_assignee_gets_no_reminders_the_leads_do(
+    world_a: World, run_reminders: Callable[[], list[str]]
+) -> None:
+    a = world_a
+    with time_machine.travel(at("2026-06-01"), tick=False) as clock:
+        _lead, case, _receipt = filed_case(a)
+        gone = make_staff("gone@alpha.example")
+        membership_add(office=a.office, user=gone)
+        case.assignee = gone
+        case.save(update_fields=["assignee"])
+        staff(a.admin).post(office_page(a.office, f"members/{gone.public_id}/remove/"))
+        assert not Membership.objects.filter(user=gone).exists()
+        mail.outbox.clear()
+        clock.move_to(at("2026-06-06"))
+        assert run_reminders() == [a.handler.email]
+
+
+@pytest.mark.django_db
+def test_only_members_mark_themselves_away(worlds: tuple[World, World]) -> None:
+    a, b = worlds
+    # The tenant admin is no member: 404, as for another tenant's handler.
+    assert staff(a.admin).get(absence(a.office)).status_code == 404
+    assert staff(b.handler).post(absence(a.office), {"away": "on"}).status_code == 404
+    assert not Membership.objects.get(office=a.office, user=a.handler).away
