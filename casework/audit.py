@@ -94,6 +94,11 @@ VERBS: frozenset[str] = frozenset(
         "office.service_refused",
         "office.service_ended",
         "tenant.exported",
+        "tenant.created",
+        "tenant.suspended",
+        "tenant.resumed",
+        "invitation.created",
+        "invitation.accepted",
     }
 )
 

@@ -48,6 +48,11 @@ VERB_LABELS: dict[str, Promise] = {
     "office.service_refused": _("refused to serve an organisation"),
     "office.service_ended": _("ended an office's service for an organisation"),
     "tenant.exported": _("exported all of the organisation's data"),
+    "tenant.created": _("created the organisation"),
+    "tenant.suspended": _("suspended the reporting channel"),
+    "tenant.resumed": _("resumed the reporting channel"),
+    "invitation.created": _("sent an invitation"),
+    "invitation.accepted": _("accepted an invitation"),
 }
 
 

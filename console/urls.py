@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from console import offboarding_views, office_views, settings_views, setup_views
+from console import (
+    offboarding_views,
+    office_views,
+    operator_views,
+    settings_views,
+    setup_views,
+)
 
 app_name = "console"
 
@@ -73,6 +79,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="office_service_end",
     ),
     path("offices/<uuid:office_id>/absence/", office_views.absence_view, name="office_absence"),
+    # Operator console (operator staff only; 404 for everyone else).
+    path("operator/", operator_views.operator_home_view, name="operator"),
+    path(
+        "operator/tenants/new/",
+        operator_views.operator_tenant_create_view,
+        name="operator_tenant_create",
+    ),
+    path(
+        "operator/tenants/<uuid:tenant_id>/",
+        operator_views.operator_tenant_view,
+        name="operator_tenant",
+    ),
     path(
         "tenants/<uuid:tenant_id>/export/",
         offboarding_views.tenant_export_view,

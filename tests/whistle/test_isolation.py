@@ -137,3 +137,29 @@ def test_malformed_ids_are_404(world_a: World) -> None:
     client = staff_client(world_a.handler)
     assert client.get("/staff/offices/not-a-uuid/").status_code == 404
     assert client.get("/staff/offices/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "kind"), ROUTES)
+def test_the_operator_gets_404_on_every_case_key_office_and_tenant_page(
+    worlds: tuple[World, World], route: str, kind: str
+) -> None:
+    """Operator staff (issue 13) run the service, not the channels: every page of an office,
+    a case, a file, the keys or a tenant's administration is a 404 for them; only the operator
+    console's own pages answer."""
+    from tests.fixtures import make_staff
+
+    a, b = worlds
+    if "<uuid:case_id>" in route:
+        with_case(a)
+    operator = make_staff("operator@service.example")
+    operator.is_staff = True
+    operator.save()
+    client = staff_client(operator)
+    for world in (a, b):
+        for method in ("get", "post"):
+            status = getattr(client, method)(fill(route, world)).status_code
+            if kind == "operator":
+                assert status != 404, (method, route)
+            else:
+                assert status == 404, (method, route)

@@ -276,7 +276,7 @@ def home_view(request: StaffRequest) -> HttpResponse:
         .order_by("office__name")
     )
     tenants = Tenant.objects.administered_by(request.user).order_by("name")
-    if len(memberships) == 1 and not tenants:
+    if len(memberships) == 1 and not tenants and not request.user.is_staff:
         return redirect("casework:inbox", office_id=memberships[0].office.public_id)
     if not memberships and len(tenants) == 1 and not tenants[0].published:
         # A new tenant's admin (just invited): straight on with the set-up wizard.
