@@ -99,6 +99,7 @@ VERBS: frozenset[str] = frozenset(
         "tenant.resumed",
         "invitation.created",
         "invitation.accepted",
+        "questionnaire.published",
     }
 )
 

@@ -53,6 +53,7 @@ VERB_LABELS: dict[str, Promise] = {
     "tenant.resumed": _("resumed the reporting channel"),
     "invitation.created": _("sent an invitation"),
     "invitation.accepted": _("accepted an invitation"),
+    "questionnaire.published": _("published a new questionnaire version"),
 }
 
 

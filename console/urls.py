@@ -9,6 +9,7 @@ from console import (
     offboarding_views,
     office_views,
     operator_views,
+    questionnaire_views,
     settings_views,
     setup_views,
 )
@@ -100,5 +101,30 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "operator/tenants/<uuid:tenant_id>/delete/",
         offboarding_views.tenant_delete_view,
         name="tenant_delete",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/questionnaire/",
+        questionnaire_views.questionnaire_view,
+        name="questionnaire",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/questionnaire/translate/",
+        questionnaire_views.questionnaire_translate_view,
+        name="questionnaire_translate",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/questionnaire/preview/",
+        questionnaire_views.questionnaire_preview_view,
+        name="questionnaire_preview",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/questionnaire/export/",
+        questionnaire_views.questionnaire_export_view,
+        name="questionnaire_export",
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/questionnaire/import/",
+        questionnaire_views.questionnaire_import_view,
+        name="questionnaire_import",
     ),
 ]

@@ -163,3 +163,28 @@ def test_the_operator_gets_404_on_every_case_key_office_and_tenant_page(
                 assert status != 404, (method, route)
             else:
                 assert status == 404, (method, route)
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_editor_is_the_own_tenant_admins_only(
+    worlds: tuple[World, World],
+) -> None:
+    """Another tenant's admin, and a handler of the tenant's own office, get 404 on every page
+    of the questionnaire editor, for reads and for changes; nothing of the tenant changes."""
+    from console.models import QuestionnaireDraft
+    from intake.models import Questionnaire
+    from intake.services import questionnaire_current
+
+    a, b = worlds
+    questionnaire_current(b.tenant)
+    base = f"/staff/tenants/{b.tenant.public_id}/questionnaire/"
+    pages = ["", "translate/?language=en", "preview/?language=en", "export/?which=draft", "import/"]
+    for intruder in (staff_client(a.admin), staff_client(b.handler)):
+        for page in pages:
+            assert intruder.get(base + page).status_code == 404, page
+        for action in ("publish", "discard_confirmed", "remove_confirmed:c:other"):
+            assert intruder.post(base, {"action": action}).status_code == 404
+    assert not QuestionnaireDraft.objects.filter(tenant=b.tenant).exists()
+    assert Questionnaire.objects.filter(tenant=b.tenant).count() == 1
+    # B's own admin reaches it.
+    assert staff_client(b.admin).get(base).status_code == 200
