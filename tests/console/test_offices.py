@@ -4,6 +4,7 @@ flag and the six-month feedback extension (DL-2)."""
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -342,3 +343,47 @@ def test_only_members_mark_themselves_away(worlds: tuple[World, World]) -> None:
     assert staff(a.admin).get(absence(a.office)).status_code == 404
     assert staff(b.handler).post(absence(a.office), {"away": "on"}).status_code == 404
     assert not Membership.objects.get(office=a.office, user=a.handler).away
+
+
+@pytest.mark.django_db
+def test_the_lead_invites_a_handler_who_joins_and_reads_after_the_grant(
+    worlds: tuple[World, World], django_capture_on_commit_callbacks: Any
+) -> None:
+    a, b = worlds
+    lead, case, _receipt = filed_case(a)
+    lead.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    invite = office_page(a.office, "invite/")
+    # A typo keeps what was typed and says what is wrong.
+    response = lead.post(invite, {"email": "colleague-at-alpha", "role": "handler"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a valid email address." in page and "colleague-at-alpha" in page
+    # Another office's lead and a tenant admin of another tenant cannot invite into A's office.
+    assert (
+        staff(b.handler).post(invite, {"email": "x@beta.example", "role": "lead"}).status_code
+        == 404
+    )
+    assert (
+        staff(b.admin).post(invite, {"email": "x@beta.example", "role": "lead"}).status_code == 404
+    )
+
+    colleague = make_staff("colleague@alpha.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(invite, {"email": colleague.email, "role": "handler"}, follow=True)
+    assert "The invitation was sent to colleague@alpha.example" in response.content.decode()
+    assert "colleague@alpha.example" in lead.get(office_page(a.office)).content.decode()
+    assert [m.to for m in mail.outbox] == [[colleague.email]]
+    link = re.search(r"https?://\S+/staff/invitation/\S+/", mail.outbox[0].body)
+    assert link is not None
+    client = staff(colleague)
+    response = client.post("/" + link[0].split("://", 1)[1].split("/", 1)[1])
+    assert response.status_code == 302
+    membership = Membership.objects.get(office=a.office, user=colleague)
+    assert membership.role == Membership.Role.HANDLER
+    # A member now, but no key yet: the case does not open until a member grants access.
+    assert not OfficeKeyGrant.objects.filter(user=colleague).exists()
+    assert client.get(case_url(a, case)).status_code == 403
+    lead.post(f"/staff/offices/{a.office.public_id}/keys/grant/{colleague.public_id}/")
+    client = staff(colleague)  # the new grant is unwrapped at login
+    assert client.get(case_url(a, case)).status_code == 200
+    assert OfficeKeyGrant.objects.filter(user=colleague).exists()
