@@ -373,7 +373,7 @@ def test_the_lead_invites_a_handler_who_joins_and_reads_after_the_grant(
     assert "The invitation was sent to colleague@alpha.example" in response.content.decode()
     assert "colleague@alpha.example" in lead.get(office_page(a.office)).content.decode()
     assert [m.to for m in mail.outbox] == [[colleague.email]]
-    link = re.search(r"https?://\S+/staff/invitation/\S+/", mail.outbox[0].body)
+    link = re.search(r"https?://\S+/staff/invitation/\S+/", str(mail.outbox[0].body))
     assert link is not None
     client = staff(colleague)
     response = client.post("/" + link[0].split("://", 1)[1].split("/", 1)[1])
