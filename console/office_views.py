@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 from console import offices
 from console.access import access_managed_office, access_office_service, access_tenant_service
 from whistle.accounts.decorators import staff_required
-from whistle.accounts.models import User
+from whistle.accounts.invitations import invitations_pending
+from whistle.accounts.models import Invitation, User
 from whistle.http import StaffRequest
 from whistle.tenants.access import access_admin_tenant, access_membership
 from whistle.tenants.models import Membership, Office, OfficeService, Tenant
@@ -118,6 +119,7 @@ def _office_page(request: StaffRequest, office: Office, **extra: object) -> Http
         "active": [s for s in services if s.status == OfficeService.Status.ACCEPTED],
         "code": offices.format_code(office.service_code) if office.service_code else "",
         "invite_form": extra.pop("invite_form", None) or _invite_form(),
+        "invitations": invitations_pending(office=office),
         "roles": Membership.Role.choices,
         **extra,
     }
@@ -379,8 +381,52 @@ def office_service_end_view(request: StaffRequest, office_id: str, service_id: s
     return _done(request, office, None)
 
 
-# --- invitations (the invite helper's invitation_create) ------------------------------------
+# --- invitations (whistle.accounts.invitations) ---------------------------------------------
 
 
-def _invite_form() -> forms.Form | None:
-    return None
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("E-mail address of the new member"))
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role in the office"),
+        choices=[
+            (Invitation.Role.HANDLER, gettext_lazy("Handler")),
+            (Invitation.Role.LEAD, gettext_lazy("Office lead")),
+        ],
+        initial=Invitation.Role.HANDLER,
+    )
+
+
+def _invite_form() -> InviteForm:
+    return InviteForm()
+
+
+@staff_required
+def office_invite_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    office = access_managed_office(user=request.user, office_id=office_id)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            offices.member_invite(
+                office=office,
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            form.add_error("email", error)
+        except offices.OfficeError as error:
+            form.add_error("role", str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "The invitation was sent to %(email)s. Once they have set up their account, "
+                    "grant them access on the key page."
+                )
+                % {"email": form.cleaned_data["email"]},
+            )
+            return redirect("console:office", office_id=office.public_id)
+    # What was typed stays in the form, with the message next to it.
+    return _office_page(request, office, invite_form=form)

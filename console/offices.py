@@ -20,7 +20,8 @@ from django.utils.translation import ngettext
 from casework.audit import audit_record
 from intake.models import Case
 from whistle import rls
-from whistle.accounts.models import User
+from whistle.accounts.invitations import invitation_create
+from whistle.accounts.models import Invitation, User
 from whistle.keys.services import membership_remove
 from whistle.tenants.models import Membership, Office, OfficeService, Tenant
 
@@ -131,6 +132,20 @@ def office_code_renew(*, office: Office, actor: User) -> str:
 
 
 # --- members --------------------------------------------------------------------------------
+
+
+def member_invite(*, office: Office, actor: User, email: str, role: str) -> Invitation:
+    """Invite a handler or a further lead by a one-time link (mailed after the commit).
+
+    The invitee becomes a member once they have set their password and second factor; they can
+    read reports only after a member with access grants them the office key. Raises
+    ``ValidationError`` (a bad address, someone who is a member in that role already) and
+    :class:`OfficeError`."""
+    _require_manager(office, actor)
+    if role not in (Invitation.Role.HANDLER, Invitation.Role.LEAD):
+        raise OfficeError(_("Choose handler or office lead."))
+    invitation, _url = invitation_create(email=email, role=role, invited_by=actor, office=office)
+    return invitation
 
 
 def _membership(office: Office, user: User) -> Membership:

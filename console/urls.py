@@ -50,6 +50,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("offices/<uuid:office_id>/manage/", office_views.office_view, name="office"),
     path(
+        "offices/<uuid:office_id>/manage/invite/",
+        office_views.office_invite_view,
+        name="office_invite",
+    ),
+    path(
         "offices/<uuid:office_id>/manage/external/",
         office_views.office_external_view,
         name="office_external",

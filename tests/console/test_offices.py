@@ -4,6 +4,7 @@ flag and the six-month feedback extension (DL-2)."""
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -11,17 +12,24 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
 
+from casework.audit import audit_verify
 from casework.models import AuditEvent
 from casework.reminders import schedule_reminders
-from intake.models import Case
+from console import offices
+from intake.models import Case, CaseRecord
 from tests.casework.helpers import case_url, filed_case
 from tests.fixtures import World, make_staff, staff_client
+from tests.intake.journey import reporter, submit_report
+from tests.keys.test_key_hierarchy import setup_keys
+from whistle import rls
 from whistle.accounts.models import User
 from whistle.keys.models import OfficeKeyGrant
-from whistle.tenants.models import Membership, Office
+from whistle.tenants.models import Membership, Office, OfficeService
 from whistle.tenants.services import membership_add
+from whistle.tenants.services import office_create as tenant_office_create
 
 
 def staff(user: User) -> Client:
@@ -342,3 +350,242 @@ def test_only_members_mark_themselves_away(worlds: tuple[World, World]) -> None:
     assert staff(a.admin).get(absence(a.office)).status_code == 404
     assert staff(b.handler).post(absence(a.office), {"away": "on"}).status_code == 404
     assert not Membership.objects.get(office=a.office, user=a.handler).away
+
+
+@pytest.mark.django_db
+def test_the_lead_invites_a_handler_who_joins_and_reads_after_the_grant(
+    worlds: tuple[World, World], django_capture_on_commit_callbacks: Any
+) -> None:
+    a, b = worlds
+    lead, case, _receipt = filed_case(a)
+    lead.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    invite = office_page(a.office, "invite/")
+    # A typo keeps what was typed and says what is wrong.
+    response = lead.post(invite, {"email": "colleague-at-alpha", "role": "handler"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a valid email address." in page and "colleague-at-alpha" in page
+    # Another office's lead and a tenant admin of another tenant cannot invite into A's office.
+    assert (
+        staff(b.handler).post(invite, {"email": "x@beta.example", "role": "lead"}).status_code
+        == 404
+    )
+    assert (
+        staff(b.admin).post(invite, {"email": "x@beta.example", "role": "lead"}).status_code == 404
+    )
+
+    colleague = make_staff("colleague@alpha.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(invite, {"email": colleague.email, "role": "handler"}, follow=True)
+    assert "The invitation was sent to colleague@alpha.example" in response.content.decode()
+    assert "colleague@alpha.example" in lead.get(office_page(a.office)).content.decode()
+    assert [m.to for m in mail.outbox] == [[colleague.email]]
+    link = re.search(r"https?://\S+/staff/invitation/\S+/", str(mail.outbox[0].body))
+    assert link is not None
+    client = staff(colleague)
+    response = client.post("/" + link[0].split("://", 1)[1].split("/", 1)[1])
+    assert response.status_code == 302
+    membership = Membership.objects.get(office=a.office, user=colleague)
+    assert membership.role == Membership.Role.HANDLER
+    # A member now, but no key yet: the case does not open until a member grants access.
+    assert not OfficeKeyGrant.objects.filter(user=colleague).exists()
+    assert client.get(case_url(a, case)).status_code == 403
+    lead.post(f"/staff/offices/{a.office.public_id}/keys/grant/{colleague.public_id}/")
+    client = staff(colleague)  # the new grant is unwrapped at login
+    assert client.get(case_url(a, case)).status_code == 200
+    assert OfficeKeyGrant.objects.filter(user=colleague).exists()
+
+
+# --- shared office: an office of tenant A serves tenant B (MT-1) ----------------------------
+
+
+def shared(tenant_world: World, office: Office) -> World:
+    """B's reporting page with A's office O as its office (for submit_report)."""
+    return World(
+        tenant=tenant_world.tenant,
+        office=office,
+        handler=tenant_world.handler,
+        admin=tenant_world.admin,
+    )
+
+
+def service_page(world: World) -> str:
+    return f"/staff/tenants/{world.tenant.public_id}/offices/shared/"
+
+
+def chain(world: World, verb: str) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(tenant=world.tenant, verb=verb).values_list(
+            "object_id", flat=True
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_an_office_of_a_serves_b_on_request_and_each_case_stays_its_tenants(
+    worlds: tuple[World, World],
+) -> None:
+    a, b = worlds
+    office = a.office  # O, owned by A
+    lead, _recovery = setup_keys(a)  # O's lead, with the office key in the session
+    lead.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    b_admin, a_admin = staff(b.admin), staff(a.admin)
+
+    # The lead makes a code and gives it to B's admin; B's admin sees no list of offices.
+    assert lead.post(office_page(office, "code/")).status_code == 302
+    office.refresh_from_db()
+    assert office.service_code is not None
+    code = offices.format_code(office.service_code)
+    assert code in lead.get(office_page(office)).content.decode()
+    page = b_admin.get(service_page(b)).content.decode()
+    assert office.name not in page and code not in page
+
+    # A wrong code: a clear message, the typed code stays.
+    response = b_admin.post(service_page(b), {"code": "WRONG-CODE-1234"})
+    assert "No office has this code" in response.content.decode()
+    assert "WRONG-CODE-1234" in response.content.decode()
+    # Typed in lower case with spaces and a confusable O for 0: still found.
+    typed = code.lower().replace("-", " ").replace("0", "o")
+    response = b_admin.post(service_page(b), {"code": typed}, follow=True)
+    assert "was asked to serve Betadorf" in response.content.decode()
+    service = OfficeService.objects.get(office=office, tenant=b.tenant)
+    assert service.status == OfficeService.Status.PENDING
+    assert b.tenant not in office.tenants.all()
+    # Audited in both tenants' chains, and both chains still verify.
+    assert (
+        chain(a, "office.service_requested")
+        == chain(b, "office.service_requested")
+        == [str(service.public_id)]
+    )
+    # The owner's admin sees the request but only the lead decides.
+    decide = office_page(office, f"services/{service.public_id}/decide/")
+    assert (
+        "Betadorf asks this office to serve it."
+        in a_admin.get(office_page(office)).content.decode()
+    )
+    response = a_admin.post(decide, {"decision": "accept"}, follow=True)
+    assert "Only the office lead may accept or refuse." in response.content.decode()
+    # B's admin cannot decide for O (not O's page), nor can B's handler.
+    assert b_admin.post(decide, {"decision": "accept"}).status_code == 404
+    assert staff(b.handler).post(decide, {"decision": "accept"}).status_code == 404
+
+    assert lead.post(decide, {"decision": "accept"}).status_code == 302
+    service.refresh_from_db()
+    assert service.status == OfficeService.Status.ACCEPTED
+    assert set(office.tenants.all()) == {a.tenant, b.tenant}
+    assert chain(a, "office.service_accepted") == chain(b, "office.service_accepted")
+    assert audit_verify(tenant=a.tenant) == [] and audit_verify(tenant=b.tenant) == []
+
+    # Reports filed on A's and on B's page reach O; each case belongs to its tenant.
+    submit_report(reporter(), a)
+    submit_report(reporter(), shared(b, office))
+    case_a = Case.objects.get(tenant=a.tenant)
+    case_b = Case.objects.get(tenant=b.tenant)
+    assert case_a.office == case_b.office == office
+    # O's handlers see both.
+    inbox = lead.get(f"/staff/offices/{office.public_id}/").content.decode()
+    assert str(case_a.public_id) in inbox and str(case_b.public_id) in inbox
+    for case in (case_a, case_b):
+        assert (
+            lead.get(f"/staff/offices/{office.public_id}/cases/{case.public_id}/").status_code
+            == 200
+        )
+
+    # A's admin sees nothing of B, B's admin nothing of A: no page, and no row in the database.
+    for client in (a_admin, b_admin):
+        for case in (case_a, case_b):
+            url = f"/staff/offices/{office.public_id}/cases/{case.public_id}/"
+            assert client.get(url).status_code == 404
+    assert b_admin.get(office_page(office)).status_code == 404
+    assert b_admin.get(f"/staff/offices/{office.public_id}/").status_code == 404
+    assert a_admin.get(f"/staff/tenants/{b.tenant.public_id}/statistics/").status_code == 404
+    # A handler of another office of A gets 404 on B's case, through either office.
+    other_office = tenant_office_create(owner=a.tenant, name="Second office of A")
+    other = make_staff("other-office@alpha.example")
+    membership_add(office=other_office, user=other, role=Membership.Role.LEAD)
+    other_client = staff(other)
+    for office_id in (office.public_id, other_office.public_id):
+        assert (
+            other_client.get(f"/staff/offices/{office_id}/cases/{case_b.public_id}/").status_code
+            == 404
+        )
+
+    # The second wall (row-level security, as the application role).
+    if connection.vendor == "postgresql":
+
+        def rows(user: User, model: type[Any], **filters: Any) -> int:
+            with rls.acting_as(rls.Principal(user=user.pk)):
+                return int(model.objects.filter(**filters).count())
+
+        assert rows(a.handler, Case, tenant=b.tenant) == 1  # O's handlers read B's case
+        assert rows(a.handler, CaseRecord, case__tenant=b.tenant) >= 1
+        assert rows(b.admin, Case, tenant=a.tenant) == 0  # B's admin reads no row of A
+        assert rows(b.admin, AuditEvent, tenant=a.tenant) == 0
+        assert rows(a.admin, Case, tenant=b.tenant) == 0  # nor A's admin of B
+        assert rows(a.admin, AuditEvent, tenant=b.tenant) == 0
+        assert rows(other, Case, tenant=b.tenant) == 0
+
+    # Ending the service: refused while O handles B's open case, by either side.
+    end = f"/staff/tenants/{b.tenant.public_id}/offices/shared/{service.public_id}/end/"
+    response = b_admin.post(end, follow=True)
+    assert "still handles 1 open report of Betadorf" in response.content.decode()
+    response = lead.post(office_page(office, f"services/{service.public_id}/end/"), follow=True)
+    assert "still handles 1 open report of Betadorf" in response.content.decode()
+    assert b.tenant in office.tenants.all()
+    service.refresh_from_db()
+    assert service.status == OfficeService.Status.ACCEPTED
+    # Another tenant's admin cannot touch B's service.
+    assert a_admin.post(end).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_request_is_refused_or_withdrawn_and_a_service_without_cases_ends(
+    worlds: tuple[World, World],
+) -> None:
+    a, b = worlds
+    office = a.office
+    lead = staff(a.handler)
+    b_admin = staff(b.admin)
+    code = offices.office_code_renew(office=office, actor=a.handler)
+    # Withdrawn by B before the lead decides.
+    b_admin.post(service_page(b), {"code": code})
+    first = OfficeService.objects.get(tenant=b.tenant)
+    b_admin.post(f"/staff/tenants/{b.tenant.public_id}/offices/shared/{first.public_id}/end/")
+    first.refresh_from_db()
+    assert first.status == OfficeService.Status.WITHDRAWN
+    # Asked again, refused by the lead (audited in both chains).
+    b_admin.post(service_page(b), {"code": code})
+    second = OfficeService.objects.get(tenant=b.tenant, status=OfficeService.Status.PENDING)
+    response = b_admin.post(service_page(b), {"code": code})
+    assert "already asked this office" in response.content.decode()
+    lead.post(office_page(office, f"services/{second.public_id}/decide/"), {"decision": "refuse"})
+    second.refresh_from_db()
+    assert second.status == OfficeService.Status.REFUSED
+    assert b.tenant not in office.tenants.all()
+    assert chain(a, "office.service_refused") == chain(b, "office.service_refused")
+    # A decided request cannot be decided again.
+    response = lead.post(
+        office_page(office, f"services/{second.public_id}/decide/"),
+        {"decision": "accept"},
+        follow=True,
+    )
+    assert "already been decided" in response.content.decode()
+    assert b.tenant not in office.tenants.all()
+    # Asked a third time and accepted; with no case of B at O, the lead may stop serving B.
+    b_admin.post(service_page(b), {"code": code})
+    third = OfficeService.objects.get(tenant=b.tenant, status=OfficeService.Status.PENDING)
+    lead.post(office_page(office, f"services/{third.public_id}/decide/"), {"decision": "accept"})
+    assert b.tenant in office.tenants.all()
+    response = b_admin.post(service_page(b), {"code": code})
+    assert "already serves Betadorf" in response.content.decode()
+    lead.post(office_page(office, f"services/{third.public_id}/end/"))
+    third.refresh_from_db()
+    assert third.status == OfficeService.Status.ENDED
+    assert list(office.tenants.all()) == [a.tenant]
+    assert chain(a, "office.service_ended") == chain(b, "office.service_ended")
+    assert audit_verify(tenant=a.tenant) == [] and audit_verify(tenant=b.tenant) == []
+    # A renewed code replaces the old one.
+    new_code = offices.office_code_renew(office=office, actor=a.handler)
+    response = b_admin.post(service_page(b), {"code": code})
+    assert "No office has this code" in response.content.decode()
+    assert new_code != code
