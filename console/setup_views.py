@@ -4,20 +4,28 @@ from the data (console/checklist.py), so the wizard resumes wherever anyone left
 
 from __future__ import annotations
 
+import uuid
+
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from console import offices
 from console.checklist import STEPS, first_open_step, ready_to_publish, setup_checklist
 from console.settings_forms import SetupOrganisationForm, language_names
 from console.settings_views import organisation_save
 from console.tenant_settings import tenant_publish, tenant_review_confirm
 from intake.texts import privacy_notice
 from whistle.accounts.decorators import staff_required
+from whistle.accounts.invitations import invitations_pending
+from whistle.accounts.models import Invitation
 from whistle.http import StaffRequest
 from whistle.keys.services import current_keypair
 from whistle.tenants.access import access_admin_tenant
@@ -114,13 +122,7 @@ def setup_step_view(request: StaffRequest, tenant_id: str, step: str) -> HttpRes
             return _step_page(request, tenant, step, status=400, form=form)
         return _step_page(request, tenant, step, form=form)
     if step == "office":
-        offices = _offices(tenant)
-        leads = {
-            o.pk: [m for m in o.memberships.all() if m.role == Membership.Role.LEAD]
-            for o in offices
-        }
-        rows = [(o, leads[o.pk]) for o in offices]
-        return _step_page(request, tenant, step, rows=rows)
+        return _office_step(request, tenant)
     if step == "keys":
         rows2 = [(o, current_keypair(o)) for o in _offices(tenant)]
         return _step_page(request, tenant, step, rows=rows2)
@@ -139,6 +141,92 @@ def setup_step_view(request: StaffRequest, tenant_id: str, step: str) -> HttpRes
             messages.success(request, _("Your reporting page is open now."))
         return redirect("console:tenant", tenant_id=tenant.public_id)
     return _step_page(request, tenant, step, ready=ready_to_publish(tenant))
+
+
+class OfficeCreateForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name of the office"),
+        max_length=200,
+        help_text=gettext_lazy("For example: Meldestelle der Stadtverwaltung."),
+    )
+
+
+class LeadInviteForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("E-mail address of the office lead"))
+
+
+def _office_step(request: StaffRequest, tenant: Tenant) -> HttpResponse:
+    """Create an own office and invite its lead without leaving the wizard (an external office
+    is asked on the shared-office page, which comes back here)."""
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action not in ("", "create", "invite"):
+        raise Http404
+    create_form = OfficeCreateForm(request.POST if action == "create" else None, prefix="office")
+    invite_form = LeadInviteForm(request.POST if action == "invite" else None, prefix="lead")
+    if action == "create" and create_form.is_valid():
+        try:
+            offices.office_create(
+                tenant=tenant, actor=request.user, name=create_form.cleaned_data["name"]
+            )
+        except (ValidationError, offices.OfficeError) as error:
+            create_form.add_error(
+                "name", error.messages if isinstance(error, ValidationError) else str(error)
+            )
+        else:
+            return redirect("console:setup_step", tenant_id=tenant.public_id, step="office")
+    elif action == "invite" and invite_form.is_valid():
+        office_id = _uuid_or_none(request.POST.get("office"))
+        office = (
+            Office.objects.filter(owner=tenant, public_id=office_id).first() if office_id else None
+        )
+        if office is None:
+            raise Http404
+        try:
+            offices.member_invite(
+                office=office,
+                actor=request.user,
+                email=invite_form.cleaned_data["email"],
+                role=Invitation.Role.LEAD,
+            )
+        except (ValidationError, offices.OfficeError) as error:
+            invite_form.add_error(
+                "email", error.messages if isinstance(error, ValidationError) else str(error)
+            )
+        else:
+            messages.success(
+                request,
+                _(
+                    "The invitation was sent to %(email)s. After setting up their account, the "
+                    "office lead creates the office keys."
+                )
+                % {"email": invite_form.cleaned_data["email"]},
+            )
+            return redirect("console:setup", tenant_id=tenant.public_id)
+    rows = []
+    for office in _offices(tenant):
+        leads = [m for m in office.memberships.all() if m.role == Membership.Role.LEAD]
+        pending = [i for i in invitations_pending(office=office) if i.role == Invitation.Role.LEAD]
+        rows.append((office, leads, pending))
+    return _step_page(
+        request,
+        tenant,
+        "office",
+        status=400 if action else 200,
+        rows=rows,
+        create_form=create_form,
+        invite_form=invite_form,
+    )
+
+
+def _messages(error: ValidationError | offices.OfficeError) -> list[str]:
+    return list(error.messages) if isinstance(error, ValidationError) else [str(error)]
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 @staff_required

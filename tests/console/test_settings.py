@@ -16,8 +16,17 @@ from casework.models import AuditEvent
 from console import branding
 from intake.texts import privacy_generated
 from tests.casework.helpers import case_url, filed_case
-from tests.fixtures import World, make_staff, staff_client
+from tests.fixtures import World, make_staff
+from tests.fixtures import staff_client as _staff_client
+from whistle.accounts.models import User
 from whistle.tenants.models import Tenant, TenantHostname
+
+
+def staff_client(user: User) -> Client:
+    """A fully logged-in client reading the pages in English (the messages tested here)."""
+    client = _staff_client(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 def url(world: World) -> str:
@@ -80,7 +89,7 @@ def test_retention_within_bounds_is_audited_and_shown_to_reporters(
     assert world_a.tenant.retention_years == 5
     assert world_a.tenant.reporter_groups == ["staff", "applicants"]
     assert audited(world_a.tenant) == ["reporter_groups", "retention_years"]
-    landing = Client().get("/t/alpha/").content.decode()
+    landing = Client(HTTP_ACCEPT_LANGUAGE="en").get("/t/alpha/").content.decode()
     assert "deleted 5 years after the case is closed" in landing
     assert "three years" not in landing
     assert "<li>applicants</li>" in landing and "<li>former staff</li>" not in landing
@@ -102,6 +111,7 @@ def test_file_limits_within_the_operators_bounds(world_a: World, settings: Any) 
 @pytest.mark.django_db
 def test_case_page_shows_the_tenants_retention_period(world_a: World) -> None:
     lead, case, _receipt = filed_case(world_a)
+    lead.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     Tenant.objects.filter(pk=world_a.tenant.pk).update(retention_years=7)
     body = lead.get(case_url(world_a, case)).content.decode()
     assert "Alphastadt keeps closed cases for 7 years after closure." in body
@@ -218,7 +228,7 @@ def test_accent_colour_contrast_checked(world_a: World) -> None:
     assert client.post(url(world_a), organisation(accent_colour="1A5FB4")).status_code == 302
     world_a.tenant.refresh_from_db()
     assert world_a.tenant.accent_colour == "#1a5fb4"
-    assert 'href="/t/alpha/brand.css"' in Client().get("/t/alpha/").content.decode()
+    assert 'href="/t/alpha/brand.css"' in Client(HTTP_ACCEPT_LANGUAGE="en").get("/t/alpha/").content.decode()
     css = Client().get("/t/alpha/brand.css")
     assert css["Content-Type"].startswith("text/css")
     assert b"--accent: #1a5fb4" in css.content
