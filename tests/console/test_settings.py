@@ -228,7 +228,10 @@ def test_accent_colour_contrast_checked(world_a: World) -> None:
     assert client.post(url(world_a), organisation(accent_colour="1A5FB4")).status_code == 302
     world_a.tenant.refresh_from_db()
     assert world_a.tenant.accent_colour == "#1a5fb4"
-    assert 'href="/t/alpha/brand.css"' in Client(HTTP_ACCEPT_LANGUAGE="en").get("/t/alpha/").content.decode()
+    assert (
+        'href="/t/alpha/brand.css"'
+        in Client(HTTP_ACCEPT_LANGUAGE="en").get("/t/alpha/").content.decode()
+    )
     css = Client().get("/t/alpha/brand.css")
     assert css["Content-Type"].startswith("text/css")
     assert b"--accent: #1a5fb4" in css.content

@@ -65,7 +65,9 @@ def test_a_suspended_tenant_shows_a_clear_page_on_every_path(world_a: World) -> 
     prefix or the tenant's own host name, says the channel is closed and where else to report."""
     from whistle.tenants.models import TenantHostname
 
-    TenantHostname.objects.create(tenant=world_a.tenant, hostname="meldung.alpha.example")
+    TenantHostname.objects.create(
+        tenant=world_a.tenant, hostname="meldung.alpha.example", verified_at=timezone.now()
+    )
     world_a.tenant.enabled = False
     world_a.tenant.save()
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
