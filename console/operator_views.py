@@ -24,6 +24,7 @@ from console.operator import (
     operator_admin_invite,
     operator_hostname_add,
     operator_hostname_remove,
+    operator_hostname_verify,
     operator_tenant_create,
     operator_tenant_set_enabled,
     tenant_usage,
@@ -164,6 +165,19 @@ def operator_tenant_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
         except (ValidationError, ValueError):
             raise Http404 from None
         messages.success(request, _("The host name was removed."))
+        return redirect("console:operator_tenant", tenant_id=tenant.public_id)
+    if action == "hostname_verify":
+        try:
+            operator_hostname_verify(
+                tenant=tenant,
+                actor=request.user,
+                hostname_id=int(request.POST.get("hostname_id", "0") or 0),
+            )
+        except (ValidationError, ValueError):
+            raise Http404 from None
+        messages.success(
+            request, _("Verified: the host name now leads to the organisation's reporting page.")
+        )
         return redirect("console:operator_tenant", tenant_id=tenant.public_id)
     if action == "hostname_add" and host_form.is_valid():
         try:

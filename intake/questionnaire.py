@@ -31,6 +31,25 @@ QUESTION_TYPES = (
 )
 SHORT_TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000
+#: The areas of HinSchG § 2 a category can be mapped to (WF-3), for triage and statistics.
+#: Optional in the schema: versions stored before the mapping existed have none.
+AREAS: dict[str, Any] = {
+    "criminal": _("§ 2(1) no. 1: criminal offences"),
+    "fines": _(
+        "§ 2(1) no. 2: administrative offences against rules protecting life, health or employees"
+    ),
+    "listed_areas": _(
+        "§ 2(1) no. 3: breaches in the listed areas of law (e.g. money laundering, product "
+        "safety, transport, environment, food, health, consumer and data protection)"
+    ),
+    "procurement": _("§ 2(1) no. 4: public procurement"),
+    "financial_supervision": _("§ 2(1) no. 5: financial services supervision"),
+    "tax": _("§ 2(1) nos. 6 and 7: corporate tax and tax arrangements"),
+    "competition": _("§ 2(1) nos. 8 and 9: competition law and digital markets"),
+    "constitution": _("§ 2(1) no. 10: civil servants' duty of loyalty to the constitution"),
+    "eu_interests": _("§ 2(2): financial interests of the EU and the internal market"),
+    "outside": _("None of § 2 (own topic; the office checks whether the law applies)"),
+}
 
 
 class QuestionnaireError(ValueError):
@@ -105,6 +124,8 @@ class Category:
     id: str
     label: dict[str, str]
     description: dict[str, str] | None = None
+    #: A key of :data:`AREAS`; None in versions stored before the mapping existed.
+    area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,14 @@ def _ident(value: Any, where: str) -> str:
     return value
 
 
+def _area(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in AREAS:
+        raise QuestionnaireError(f"{where}: one of {', '.join(AREAS)}")
+    return str(value)
+
+
 def parse(data: Any) -> Definition:
     """Validate a questionnaire definition (parsed JSON) and return it as objects."""
     if not isinstance(data, dict):
@@ -153,6 +182,7 @@ def parse(data: Any) -> Definition:
                 description=_text(raw["description"], f"{where}.description")
                 if raw.get("description")
                 else None,
+                area=_area(raw.get("area"), f"{where}.area"),
             )
         )
     if not categories:

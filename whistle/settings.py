@@ -517,6 +517,9 @@ WHISTLE_BASE_URL = env.string(
 # Bounds the operator sets for tenants' retention periods after closure (HinSchG § 11(5): 3).
 RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
+# The largest "all files of one report" a tenant admin may set (console tenant settings); the
+# largest single file is bounded by WHISTLE_MAX_FILE_MB.
+TENANT_MAX_CASE_MB = env.integer("TENANT_MAX_CASE_MB", 2000, minimum=1)
 # A stored file with neither an attachment row nor a pending-upload row (intake.PendingUpload)
 # is removed by the orphan purge once its last write is this many minutes old: what a killed
 # process left behind. Each file's row is inserted as soon as the file is complete, so this

@@ -153,7 +153,7 @@ def start_view(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "intake/report_start.html",
-        {"form": form, "progress": _progress(definition, "start")},
+        start_page_context(form=form, definition=definition),
     )
 
 
@@ -238,23 +238,49 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
     return render(
         request,
         "intake/report_step.html",
-        {
-            "form": form,
-            "step": step,
-            "step_title": localised(step.title),
-            "step_intro": localised(step.intro) if step.intro else "",
-            "progress": _progress(definition, step.id),
-            "draft": draft,
-            "file_questions": {q.id for q in step.questions if q.type == "file"},
-            "file_errors": file_errors,
-            "limits": {"file": tenant.max_file_mb, "case": tenant.max_case_mb},
-            "conditions": {
-                q.id: {"question": q.show_if.question, "values": [str(v) for v in q.show_if.values]}
-                for q in step.questions
-                if q.show_if is not None
-            },
-        },
+        step_page_context(
+            tenant=tenant,
+            definition=definition,
+            step=step,
+            form=form,
+            draft=draft,
+            file_errors=file_errors,
+        ),
     )
+
+
+def step_page_context(
+    *,
+    tenant: Tenant,
+    definition: Definition,
+    step: Step,
+    form: forms.Form,
+    draft: Draft | None,
+    file_errors: list[str],
+) -> dict[str, Any]:
+    """What ``intake/report_step.html`` shows; shared with the questionnaire editor's preview
+    (console), so that the preview is the reporter's page."""
+    return {
+        "form": form,
+        "step": step,
+        "step_title": localised(step.title),
+        "step_intro": localised(step.intro) if step.intro else "",
+        "progress": _progress(definition, step.id),
+        "draft": draft,
+        "file_questions": {q.id for q in step.questions if q.type == "file"},
+        "file_errors": file_errors,
+        "limits": {"file": tenant.max_file_mb, "case": tenant.max_case_mb},
+        "conditions": {
+            q.id: {"question": q.show_if.question, "values": [str(v) for v in q.show_if.values]}
+            for q in step.questions
+            if q.show_if is not None
+        },
+    }
+
+
+def start_page_context(*, form: StartForm, definition: Definition) -> dict[str, Any]:
+    """What ``intake/report_start.html`` shows (shared with the editor's preview)."""
+    return {"form": form, "progress": _progress(definition, "start")}
 
 
 def _keep_raw_answers(draft: Draft, step: Step, data: Any) -> None:

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import get_script_prefix
+from django.utils import timezone
 
 from tests.fixtures import World
 from whistle.tenants.models import TenantHostname
@@ -33,7 +34,9 @@ def test_links_keep_the_prefix_and_do_not_leak_into_the_next_request(world_a: Wo
 
 @pytest.mark.django_db
 def test_hostname_resolves_tenant(worlds: tuple[World, World]) -> None:
-    TenantHostname.objects.create(tenant=worlds[1].tenant, hostname="hinweise.betadorf.example")
+    TenantHostname.objects.create(
+        tenant=worlds[1].tenant, hostname="hinweise.betadorf.example", verified_at=timezone.now()
+    )
     response = Client(HTTP_HOST="hinweise.betadorf.example").get("/")
     assert response.status_code == 200
     assert response.context["tenant"] == worlds[1].tenant
@@ -62,7 +65,9 @@ def test_a_suspended_tenant_shows_a_clear_page_on_every_path(world_a: World) -> 
     prefix or the tenant's own host name, says the channel is closed and where else to report."""
     from whistle.tenants.models import TenantHostname
 
-    TenantHostname.objects.create(tenant=world_a.tenant, hostname="meldung.alpha.example")
+    TenantHostname.objects.create(
+        tenant=world_a.tenant, hostname="meldung.alpha.example", verified_at=timezone.now()
+    )
     world_a.tenant.enabled = False
     world_a.tenant.save()
     client = Client(HTTP_ACCEPT_LANGUAGE="en")

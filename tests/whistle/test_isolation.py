@@ -6,6 +6,7 @@ id in its path is covered without editing this test.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -37,6 +38,10 @@ def staff_routes() -> Iterator[tuple[str, str]]:
 
 ROUTES = sorted(set(staff_routes()))
 
+# Office pages that the admins of the tenant owning the office manage as well as its leads
+# (console/office_views.py); an admin of a tenant the office merely serves gets 404.
+OWNER_ADMIN_ROUTES = "/staff/offices/<uuid:office_id>/manage/"
+
 
 def test_there_are_routes_to_check() -> None:
     kinds = {kind for _route, kind in ROUTES}
@@ -58,6 +63,17 @@ def with_case(world: World) -> None:
     world.attachment = Attachment.objects.get(case=world.case)  # type: ignore[attr-defined]
 
 
+def with_logo(world: World) -> None:
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG")
+    world.tenant.logo.save("logo.png", ContentFile(out.getvalue()))
+
+
 def fill(route: str, world: World) -> str:
     case = getattr(world, "case", None)
     attachment = getattr(world, "attachment", None)
@@ -68,6 +84,10 @@ def fill(route: str, world: World) -> str:
         .replace("<uuid:case_id>", str(case.public_id if case else ""))
         .replace("<uuid:attachment_id>", str(attachment.public_id if attachment else ""))
         .replace("<slug:action>", "note")
+        .replace("<slug:step>", "organisation")
+        # A service (request) id: owned by nobody here, and looked up only after the office or
+        # tenant check, so the other world's page answers 404 whatever it names.
+        .replace("<uuid:service_id>", str(uuid.uuid4()))
     )
 
 
@@ -81,12 +101,18 @@ def test_other_tenants_staff_pages_are_404(
     if "<uuid:case_id>" in route:
         with_case(a)
         with_case(b)
+    if route.endswith("/logo"):
+        with_logo(a)
+        with_logo(b)
     client: Client = staff_client(getattr(a, who))
     own = client.get(fill(route, a))
     # The handler reaches its own office's pages, the admin its own tenant's (a POST-only page
-    # answers its members' GET with 405); operator pages are the operator's alone.
-    if (kind, who) in {("office", "handler"), ("tenant", "admin")}:
-        assert own.status_code in (200, 405), route
+    # answers its members' GET with 405; a page that moved or resumes elsewhere redirects);
+    # operator pages are the operator's alone.
+    if (kind, who) in {("office", "handler"), ("tenant", "admin")} or (
+        (kind, who) == ("office", "admin") and route.startswith(OWNER_ADMIN_ROUTES)
+    ):
+        assert own.status_code in (200, 302, 405), route
     else:
         assert own.status_code == 404, route
     for method in ("get", "post"):
@@ -137,3 +163,28 @@ def test_the_operator_gets_404_on_every_case_key_office_and_tenant_page(
                 assert status != 404, (method, route)
             else:
                 assert status == 404, (method, route)
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_editor_is_the_own_tenant_admins_only(
+    worlds: tuple[World, World],
+) -> None:
+    """Another tenant's admin, and a handler of the tenant's own office, get 404 on every page
+    of the questionnaire editor, for reads and for changes; nothing of the tenant changes."""
+    from console.models import QuestionnaireDraft
+    from intake.models import Questionnaire
+    from intake.services import questionnaire_current
+
+    a, b = worlds
+    questionnaire_current(b.tenant)
+    base = f"/staff/tenants/{b.tenant.public_id}/questionnaire/"
+    pages = ["", "translate/?language=en", "preview/?language=en", "export/?which=draft", "import/"]
+    for intruder in (staff_client(a.admin), staff_client(b.handler)):
+        for page in pages:
+            assert intruder.get(base + page).status_code == 404, page
+        for action in ("publish", "discard_confirmed", "remove_confirmed:c:other"):
+            assert intruder.post(base, {"action": action}).status_code == 404
+    assert not QuestionnaireDraft.objects.filter(tenant=b.tenant).exists()
+    assert Questionnaire.objects.filter(tenant=b.tenant).count() == 1
+    # B's own admin reaches it.
+    assert staff_client(b.admin).get(base).status_code == 200

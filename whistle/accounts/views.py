@@ -278,6 +278,9 @@ def home_view(request: StaffRequest) -> HttpResponse:
     tenants = Tenant.objects.administered_by(request.user).order_by("name")
     if len(memberships) == 1 and not tenants and not request.user.is_staff:
         return redirect("casework:inbox", office_id=memberships[0].office.public_id)
+    if not memberships and len(tenants) == 1 and not tenants[0].published:
+        # A new tenant's admin (just invited): straight on with the set-up wizard.
+        return redirect("console:setup", tenant_id=tenants[0].public_id)
     return render(
         request, "accounts/home.html", {"memberships": memberships, "admin_tenants": tenants}
     )

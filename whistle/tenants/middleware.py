@@ -84,7 +84,10 @@ class TenantMiddleware:
                 set_script_prefix(f"{base_prefix}t/{tenant.slug}/")
                 request.urlconf = REPORTER_URLCONF
                 return self.get_response(request)
-            tenant = Tenant.objects.filter(hostnames__hostname=host).first()
+            # Only verified host names route (DNS TXT token or the operator's word).
+            tenant = Tenant.objects.filter(
+                hostnames__hostname=host, hostnames__verified_at__isnull=False
+            ).first()
             if tenant is None:
                 return _not_found(request, self.get_response)
             set_script_prefix(base_prefix)

@@ -1,35 +1,19 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from whistle.accounts.decorators import staff_required
 from whistle.http import StaffRequest
 from whistle.tenants.access import access_admin_tenant
-from whistle.tenants.models import Office, TenantAdmin
 
 
 @staff_required
 def tenant_overview_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
-    """What a tenant admin configures: settings, offices, people. Never any case content."""
+    """The tenant page moved to the administration console (console:tenant), which adds the
+    set-up checklist; this address keeps working."""
     tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
-    offices = (
-        Office.objects.serving(tenant)
-        .select_related("owner")
-        .prefetch_related("memberships__user")
-        .order_by("name")
-    )
-    admins = TenantAdmin.objects.filter(tenant=tenant).select_related("user")
-    return render(
-        request,
-        "tenants/overview.html",
-        {
-            "admin_tenant": tenant,
-            "offices": offices,
-            "admins": admins,
-            "hostnames": tenant.hostnames.order_by("hostname"),
-        },
-    )
+    return redirect("console:tenant", tenant_id=tenant.public_id)
 
 
 def channel_suspended_view(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:

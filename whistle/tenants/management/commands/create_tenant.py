@@ -22,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--time-zone", default="Europe/Berlin")
         parser.add_argument("--hostname", action="append", dest="hostnames", default=[])
         parser.add_argument(
+            "--published",
+            action="store_true",
+            help="open the reporting page at once instead of after the set-up wizard",
+        )
+        parser.add_argument(
             "--admin-email", help="invite the tenant's first administrator (e-mailed link)"
         )
         parser.add_argument(
@@ -43,6 +48,7 @@ class Command(BaseCommand):
                     languages=options["languages"],
                     time_zone=options["time_zone"],
                     hostnames=options["hostnames"],
+                    published=options["published"],
                 )
                 if options["admin_email"]:
                     _invitation, url = invitation_create(
@@ -62,6 +68,7 @@ class Command(BaseCommand):
                 "languages": tenant.languages,
                 "time_zone": tenant.time_zone,
                 "hostnames": sorted(tenant.hostnames.values_list("hostname", flat=True)),
+                "published": tenant.published,
                 "admin_invited": options["admin_email"] or None,
             }
             if options["print_link"]:
