@@ -156,7 +156,7 @@ def make_setup(count: int, tenants: int) -> None:
     from whistle.tenants.models import Membership, Office, Tenant
     from whistle.tenants.services import membership_add, office_create, tenant_create
 
-    tenant = tenant_create(slug="bench", name="Benchstadt")
+    tenant = tenant_create(slug="bench", name="Benchstadt", published=True)
     office = office_create(owner=tenant, name="Meldestelle Bench")
     lead = User.objects.create_user(LEAD_EMAIL, PASSWORD, name="Lea Lead")
     device = TOTPDevice.objects.create(user=lead, name="app", confirmed=True)

@@ -132,7 +132,7 @@ def make_data(pairs: int) -> None:
 
     # Receipts are never typed in this bench: wrap the case keys under them cheaply.
     settings.WHISTLE_KDF_PARAMS = "test"
-    tenant = tenant_create(slug=SLUG, name="Benchstadt")
+    tenant = tenant_create(slug=SLUG, name="Benchstadt", published=True)
     office = office_create(owner=tenant, name="Meldestelle Bench")
     lead = User.objects.create_user(LEAD_EMAIL, PASSWORD, name="Lea Lead")
     device = TOTPDevice.objects.create(user=lead, name="app", confirmed=True)

@@ -97,7 +97,7 @@ import django; django.setup()
 from whistle.tenants.services import tenant_create, office_create, membership_add
 from whistle.accounts.models import User
 from whistle.keys.services import handler_key_unlock, office_keys_setup
-t = tenant_create(slug="bench", name="Benchstadt")
+t = tenant_create(slug="bench", name="Benchstadt", published=True)
 t.max_file_mb = 1100; t.max_case_mb = 1100; t.save()
 o = office_create(owner=t, name="Meldestelle Bench")
 u = User.objects.create_user("lead@bench.example", "bench password 123456")

@@ -100,7 +100,7 @@ def make_data(cases: int) -> None:
     from whistle.tenants.services import membership_add, office_create, tenant_create
 
     assert settings.WHISTLE_KDF_PARAMS == "production" and kdf_params() == PRODUCTION_PARAMS
-    tenant = tenant_create(slug=SLUG, name="Benchstadt")
+    tenant = tenant_create(slug=SLUG, name="Benchstadt", published=True)
     office = office_create(owner=tenant, name="Meldestelle Bench")
     lead = User.objects.create_user(LEAD_EMAIL, PASSWORD, name="Lea Lead")
     device = TOTPDevice.objects.create(user=lead, name="app", confirmed=True)

@@ -121,7 +121,7 @@ def make_setup(tenants: int) -> None:
     from whistle.tenants.models import Membership, Office, Tenant
     from whistle.tenants.services import membership_add, office_create, tenant_create
 
-    busy_tenant = tenant_create(slug="busy", name="Busystadt")
+    busy_tenant = tenant_create(slug="busy", name="Busystadt", published=True)
     office = office_create(owner=busy_tenant, name=BUSY_NAME)
     lead = User.objects.create_user(LEAD_EMAIL, PASSWORD, name="Lea Lead")
     device = TOTPDevice.objects.create(user=lead, name="app", confirmed=True)

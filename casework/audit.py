@@ -79,6 +79,29 @@ VERBS: frozenset[str] = frozenset(
         "tenant.exported",
         "accessibility.statement_saved",
         "accessibility.feedback_deleted",
+        # setup: tenant settings and set-up (object_id names the setting, never its value)
+        "tenant.settings_changed",
+        "tenant.hostname_added",
+        "tenant.hostname_verified",
+        "tenant.hostname_removed",
+        "tenant.reviewed",
+        "tenant.published",
+        "key.recovery_stored",
+        # offices and members (console.offices)
+        "office.created",
+        "office.external_changed",
+        "office.code_renewed",
+        "member.role_changed",
+        "member.away_changed",
+        "office.service_requested",
+        "office.service_accepted",
+        "office.service_refused",
+        "office.service_ended",
+        "tenant.created",
+        "tenant.suspended",
+        "tenant.resumed",
+        "invitation.created",
+        "invitation.accepted",
     }
 )
 

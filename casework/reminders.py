@@ -5,8 +5,8 @@ outstanding, in each tenant's own calendar:
 
 - two days before the due date ("before"), on the due date ("due"), and every day after it
   ("overdue", the escalation: office leads are told too);
-- to the assignee, or to the office leads while nobody is assigned; to the deputy as well
-  when the assignee is marked away.
+- to the assignee, or to the office leads while nobody is assigned; a member marked away is
+  replaced by their deputy (DL-3, see :func:`recipients`).
 
 Cases set apart as suspected flood (``Case.flood``, casework.flood) get no reminders of their
 own: 300 junk reports would otherwise mean 300 e-mails a day to every lead, and the flood would
@@ -118,25 +118,48 @@ def flood_cases_due(office: Office | None = None) -> Iterator[Case]:
 
 
 def recipients(case: Case, stage: str) -> list[User]:
-    """Who is told: assignee (or the leads when unassigned), the deputy when the assignee is
-    away, and the leads on escalation. Never anyone excluded from the case."""
-    leads = [
-        m.user
-        for m in Membership.objects.filter(
-            office=case.office, role=Membership.Role.LEAD
-        ).select_related("user")
-    ]
-    people: list[User] = []
-    if case.assignee is not None:
-        people.append(case.assignee)
-        away = Membership.objects.filter(office=case.office, user=case.assignee, away=True).exists()
-        if away and case.deputy is not None:
-            people.append(case.deputy)
-    else:
-        people.extend(leads)
-    if stage == "overdue":
-        people.extend(leads)
+    """Who is told: the assignee (or the leads when unassigned), and the leads on escalation.
+
+    Absence (DL-3): a member marked away is not told; their reminder goes to the deputy they
+    named (``Membership.deputy``), else to the case's deputy when they are its assignee, else
+    to the office's present leads; only when nobody else is there are they told themself.
+    Someone who is no longer a member of the case's office is not told (an assignee who was
+    removed counts as no assignee). Never anyone excluded from the case, nor inactive."""
+    members = {
+        m.user_id: m
+        for m in Membership.objects.filter(office=case.office).select_related("user", "deputy")
+    }
     excluded = set(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
+    leads = [m.user for m in members.values() if m.is_lead]
+
+    def present(user: User | None) -> bool:
+        return (
+            user is not None
+            and user.is_active
+            and user.pk in members
+            and not members[user.pk].away
+            and user.pk not in excluded
+        )
+
+    def covered(person: User) -> list[User]:
+        membership = members[person.pk]
+        if not membership.away:
+            return [person]
+        case_deputy = case.deputy if person.pk == case.assignee_id else None
+        for substitute in (membership.deputy, case_deputy):
+            if present(substitute):
+                return [substitute]  # type: ignore[list-item]
+        return [lead for lead in leads if present(lead)] or [person]
+
+    people: list[User] = []
+    if case.assignee is not None and case.assignee_id in members:
+        people.extend(covered(case.assignee))
+    else:
+        for lead in leads:
+            people.extend(covered(lead))
+    if stage == "overdue":
+        for lead in leads:
+            people.extend(covered(lead))
     unique: dict[int, User] = {}
     for person in people:
         if person.is_active and person.pk not in excluded:

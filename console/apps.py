@@ -7,3 +7,6 @@ from django.utils.translation import gettext_lazy as _
 class ConsoleConfig(AppConfig):
     name = "console"
     verbose_name = _("Administration")
+
+    def ready(self) -> None:
+        from console import receivers  # noqa: F401 (connects the signal receivers)

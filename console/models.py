@@ -1,4 +1,4 @@
-"""Administration records."""
+"""Administration records and state that belong to no lower layer."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ app_name = "intake"
 urlpatterns = [
     path("", landing.landing_view, name="landing"),
     path("logo", landing.logo_view, name="logo"),
+    path("brand.css", landing.brand_css_view, name="brand_css"),
     path("accessibility/", landing.accessibility_view, name="accessibility"),
     path("report/", report.start_view, name="start"),
     path("report/step/<slug:step_id>/", report.step_view, name="step"),

@@ -46,7 +46,7 @@ def current_code(user: User) -> str:
 
 
 def _world(slug: str, name: str) -> World:
-    tenant = tenant_create(slug=slug, name=name)
+    tenant = tenant_create(slug=slug, name=name, published=True)
     office = office_create(owner=tenant, name=f"Meldestelle {name}")
     handler = make_staff(f"handler@{slug}.example")
     membership_add(office=office, user=handler, role=Membership.Role.LEAD)

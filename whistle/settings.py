@@ -292,6 +292,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "whistle.accounts.tasks.purge_stale_throttles",
         "schedule": crontab(minute=7),
     },
+    "purge-invitations": {
+        "task": "whistle.accounts.tasks.purge_invitations",
+        "schedule": crontab(minute=11),
+    },
 }
 
 # --- auth -----------------------------------------------------------------------------------
@@ -320,6 +324,8 @@ LOGIN_THROTTLE_MAX_DELAY = 15 * 60
 # skips the per-account throttle for this many days (renewed at each full login), and loses
 # that after LOGIN_DEVICE_FAILURES wrong passwords of its own.
 STAFF_DEVICE_DAYS = env.integer("STAFF_DEVICE_DAYS", 180, minimum=1)
+# Days an invitation link (whistle/accounts/invitations.py) stays valid; unused ones are purged.
+INVITATION_VALID_DAYS = env.integer("INVITATION_VALID_DAYS", 7, minimum=1)
 LOGIN_DEVICE_FAILURES = 5
 LOGIN_DEVICES_PER_USER = 10
 LOGIN_DEVICE_COOKIE_NAME = "whistle_device"
@@ -515,6 +521,9 @@ WHISTLE_BASE_URL = env.string(
 # Bounds the operator sets for tenants' retention periods after closure (HinSchG § 11(5): 3).
 RETENTION_MIN_YEARS = env.integer("RETENTION_MIN_YEARS", 1, minimum=0)
 RETENTION_MAX_YEARS = env.integer("RETENTION_MAX_YEARS", 10, minimum=1)
+# The largest "all files of one report" a tenant admin may set (console tenant settings); the
+# largest single file is bounded by WHISTLE_MAX_FILE_MB.
+TENANT_MAX_CASE_MB = env.integer("TENANT_MAX_CASE_MB", 2000, minimum=1)
 # A stored file with neither an attachment row nor a pending-upload row (intake.PendingUpload)
 # is removed by the orphan purge once its last write is this many minutes old: what a killed
 # process left behind. Each file's row is inserted as soon as the file is complete, so this

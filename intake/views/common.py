@@ -16,7 +16,10 @@ def reporter_tenant(request: TenantRequest) -> Tenant:
 
 def ready_offices(tenant: Tenant) -> list[Office]:
     """Offices serving the tenant that can receive reports: keys set up, and the public key
-    still the genuine one (a key swapped in the database is never offered, DESIGN §4)."""
+    still the genuine one (a key swapped in the database is never offered, DESIGN §4). None
+    until the tenant is published (set-up wizard)."""
+    if not tenant.published:
+        return []
     with_keys = OfficeKeyPair.objects.filter(active=True).values("office_id")
     offices = Office.objects.serving(tenant).filter(pk__in=with_keys).order_by("name")
     return [office for office in offices if active_keypair(office) is not None]

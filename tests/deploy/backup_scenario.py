@@ -58,7 +58,7 @@ OLDER_CASEWORK = ("0002_reminder_sent_at", "0003_flood_digest")
 
 
 def make_world(slug: str, name: str) -> World:
-    tenant = tenant_create(slug=slug, name=name)
+    tenant = tenant_create(slug=slug, name=name, published=True)
     office = office_create(owner=tenant, name=f"Meldestelle {name}")
     handler = make_staff(f"handler@{slug}.example")
     membership_add(office=office, user=handler, role=Membership.Role.LEAD)

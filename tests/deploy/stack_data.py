@@ -34,7 +34,7 @@ def make_data() -> dict[str, str]:
     from whistle.tenants.models import Membership
     from whistle.tenants.services import membership_add, office_create, tenant_create
 
-    tenant = tenant_create(slug=SLUG, name="Stackstadt")
+    tenant = tenant_create(slug=SLUG, name="Stackstadt", published=True)
     office = office_create(owner=tenant, name="Meldestelle Stackstadt")
     lead = User.objects.create_user(LEAD_EMAIL, PASSWORD, name="Lea Lead")
     device = TOTPDevice.objects.create(user=lead, name="app", confirmed=True)

@@ -196,7 +196,12 @@ def test_staff_pages_pass_axe(browser: Browser, live_server: object, world_a: Wo
             if "<" in url or url.endswith(("/csv/", "/logout/")) or "/files/" in url:
                 continue
             probe = page.request.get(root + url, max_redirects=0)
-            if probe.status != 200 or "text/html" not in probe.headers.get("content-type", ""):
+            disposition = probe.headers.get("content-disposition", "")
+            if (
+                probe.status != 200
+                or "text/html" not in probe.headers.get("content-type", "")
+                or disposition.startswith("attachment")
+            ):
                 continue  # POST-only (405), a redirect, a download
             response = page.goto(root + url)
             if response is None or response.status != 200:

@@ -212,7 +212,11 @@ def test_there_is_a_favicon(world_a: World, path: str) -> None:
 def test_tenant_host_serves_the_favicon(world_a: World) -> None:
     from whistle.tenants.models import TenantHostname
 
-    TenantHostname.objects.create(tenant=world_a.tenant, hostname="hinweise.alpha.example")
+    from django.utils import timezone
+
+    TenantHostname.objects.create(
+        tenant=world_a.tenant, hostname="hinweise.alpha.example", verified_at=timezone.now()
+    )
     response = Client(HTTP_HOST="hinweise.alpha.example").get("/favicon.ico")
     assert response.status_code == 200
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import get_script_prefix
+from django.utils import timezone
 
 from tests.fixtures import World
 from whistle.tenants.models import TenantHostname
@@ -33,7 +34,9 @@ def test_links_keep_the_prefix_and_do_not_leak_into_the_next_request(world_a: Wo
 
 @pytest.mark.django_db
 def test_hostname_resolves_tenant(worlds: tuple[World, World]) -> None:
-    TenantHostname.objects.create(tenant=worlds[1].tenant, hostname="hinweise.betadorf.example")
+    TenantHostname.objects.create(
+        tenant=worlds[1].tenant, hostname="hinweise.betadorf.example", verified_at=timezone.now()
+    )
     response = Client(HTTP_HOST="hinweise.betadorf.example").get("/")
     assert response.status_code == 200
     assert response.context["tenant"] == worlds[1].tenant
@@ -57,10 +60,34 @@ def test_unknown_tenant_is_the_same_404_as_any_missing_page(world_a: World) -> N
 
 
 @pytest.mark.django_db
-def test_disabled_tenant_is_unknown(world_a: World) -> None:
+def test_a_suspended_tenant_shows_a_clear_page_on_every_path(world_a: World) -> None:
+    """Suspended by the operator (issue 13): no reporter page runs, and every path, on the
+    prefix or the tenant's own host name, says the channel is closed and where else to report."""
+    from whistle.tenants.models import TenantHostname
+
+    TenantHostname.objects.create(
+        tenant=world_a.tenant, hostname="meldung.alpha.example", verified_at=timezone.now()
+    )
     world_a.tenant.enabled = False
     world_a.tenant.save()
-    assert Client().get("/t/alpha/").status_code == 404
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for response in (
+        client.get("/t/alpha/"),
+        client.get("/t/alpha"),
+        client.get("/t/alpha/report/"),
+        client.post("/t/alpha/report/", {"text": "typed"}),
+        client.get("/", HTTP_HOST="meldung.alpha.example"),
+        client.get("/inbox/", HTTP_HOST="meldung.alpha.example"),
+    ):
+        assert response.status_code == 404
+        body = response.content.decode()
+        assert "This reporting channel is closed for now" in body
+        assert "Alphastadt" in body and "Federal Office of Justice" in body
+    german = Client(HTTP_ACCEPT_LANGUAGE="de").get("/t/alpha/")
+    assert "Dieser Meldekanal ist vorübergehend geschlossen" in german.content.decode()
+    world_a.tenant.enabled = True
+    world_a.tenant.save()
+    assert client.get("/t/alpha/").status_code == 200
 
 
 @pytest.mark.django_db

@@ -26,7 +26,7 @@ from whistle.accounts.models import User
 from whistle.keys.services import handler_key_unlock, office_keys_setup
 from whistle.tenants.models import Membership
 from whistle.tenants.services import membership_add, office_create, tenant_create
-tenant = tenant_create(slug="embedded", name="Embedded")
+tenant = tenant_create(slug="embedded", name="Embedded", published=True)
 office = office_create(owner=tenant, name="Office")
 lead = User.objects.create_user("lead@embedded.example", "pw pw pw pw 12345", name="Lead")
 membership_add(office=office, user=lead, role=Membership.Role.LEAD)

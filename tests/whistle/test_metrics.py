@@ -70,7 +70,9 @@ def test_metrics_is_404_on_tenant_hosts_and_reporter_paths_and_200_by_address(
     worlds: tuple[World, World],
 ) -> None:
     a, b = worlds
-    TenantHostname.objects.create(tenant=b.tenant, hostname="hinweise.betadorf.example")
+    TenantHostname.objects.create(
+        tenant=b.tenant, hostname="hinweise.betadorf.example", verified_at=timezone.now()
+    )
     token = {"Authorization": f"Bearer {TOKEN}"}
     on_host = Client(HTTP_HOST="hinweise.betadorf.example").get("/metrics", headers=token)
     assert on_host.status_code == 404
@@ -80,7 +82,7 @@ def test_metrics_is_404_on_tenant_hosts_and_reporter_paths_and_200_by_address(
     # registered as its host name does not.
     assert Client(HTTP_HOST="10.1.2.3:8000").get("/metrics", headers=token).status_code == 200
     assert Client(HTTP_HOST="[fd00::7]:8000").get("/metrics", headers=token).status_code == 200
-    TenantHostname.objects.create(tenant=a.tenant, hostname="10.1.2.4")
+    TenantHostname.objects.create(tenant=a.tenant, hostname="10.1.2.4", verified_at=timezone.now())
     assert Client(HTTP_HOST="10.1.2.4").get("/metrics", headers=token).status_code == 404
     assert Client(HTTP_HOST="10.1.2.3:8000").get("/metrics").status_code == 404
 

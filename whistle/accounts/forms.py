@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from whistle.accounts.models import User
 
 
 class LoginForm(forms.Form):
@@ -45,3 +51,44 @@ class RecoveryCodesForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class InvitationPasswordForm(forms.Form):
+    """The invitee's own name and password; the password validators judge it against the
+    account that will have it."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown to your colleagues. You may leave it empty."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        help_text=_("At least 12 characters; not a common password and not like your address."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("The same password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, email: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, second = data.get("new_password1"), data.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("The two passwords are not the same."))
+        elif first:
+            user = User(email=self.email, name=data.get("name", ""))
+            try:
+                password_validation.validate_password(first, user)
+            except ValidationError as exc:
+                self.add_error("new_password1", exc)
+        return data

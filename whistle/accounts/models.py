@@ -186,3 +186,84 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.pk}"
+
+
+def invitation_digest(token: str) -> str:
+    """SHA-256 of an invitation token. The token is 32 random bytes, so an unkeyed hash is
+    enough: nobody can find a token from its digest, and a copy of the table invites nobody."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+class Invitation(models.Model):
+    """A one-time link by which the invited person sets their own password and second factor;
+    the role is applied once both are done (whistle/accounts/invitations.py).
+
+    Only the SHA-256 of the token is stored. Single use is enforced by one conditional UPDATE
+    whose row count decides (as ``RecoveryCodeDevice.verify_token`` does). Like ``Membership``
+    and ``TenantAdmin`` this is an account table, not tenant content: it holds no report data
+    and is read by a person not yet logged in, so it has no row-level-security kind; every
+    staff-side lookup filters by tenant/office in the query.
+    """
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator", _("Operator")
+        TENANT_ADMIN = "tenant_admin", _("Administrator of the organisation")
+        LEAD = "lead", _("Office lead")
+        HANDLER = "handler", _("Handler")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    office = models.ForeignKey(
+        "tenants.Office",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations_sent",
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(
+                name="invitation_role_scope",
+                condition=(
+                    models.Q(role="operator", tenant__isnull=True, office__isnull=True)
+                    | models.Q(role="tenant_admin", tenant__isnull=False, office__isnull=True)
+                    | models.Q(role__in=["lead", "handler"], office__isnull=False)
+                ),
+            )
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="invitation_expiry")]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.role})"
+
+    def is_pending(self, now: datetime | None = None) -> bool:
+        return self.used_at is None and (now or timezone.now()) < self.expires_at

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from whistle.accounts.invitations import invitations_purge
 from whistle.accounts.models import KnownDevice, LoginThrottle
 
 
@@ -18,3 +19,9 @@ def purge_stale_throttles() -> int:
     expired = timezone.now() - timedelta(days=settings.STAFF_DEVICE_DAYS)
     devices, _ = KnownDevice.objects.filter(created_at__lt=expired).delete()
     return deleted + devices
+
+
+@shared_task
+def purge_invitations() -> int:
+    """Delete used and expired invitation links (whistle/accounts/invitations.py)."""
+    return invitations_purge()

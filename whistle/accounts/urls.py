@@ -12,5 +12,6 @@ urlpatterns = [
     path("enrol/", views.enrol_view, name="enrol"),
     path("logout/", views.logout_view, name="logout"),
     path("account/", views.account_view, name="account"),
+    path("invitation/<str:token>/", views.invitation_view, name="invitation"),
     path("", views.home_view, name="home"),
 ]

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -21,11 +22,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 import crypto
-from whistle.accounts import services
-from whistle.accounts.decorators import staff_required
+from whistle.accounts import invitations, services
+from whistle.accounts.decorators import is_verified, staff_required
 from whistle.accounts.devices import device_remember, devices_forget
-from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
-from whistle.accounts.models import User
+from whistle.accounts.forms import (
+    CodeForm,
+    EnrolForm,
+    InvitationPasswordForm,
+    LoginForm,
+    RecoveryCodesForm,
+)
+from whistle.accounts.models import Invitation, User
 from whistle.http import StaffRequest, TenantRequest
 from whistle.tenants.models import Membership, Tenant
 
@@ -104,6 +111,7 @@ def verify_view(request: TenantRequest) -> HttpResponse:
         if services.staff_verify_second_factor(
             request=request, user=user, code=form.cleaned_data["code"]
         ):
+            _accept_pending_invitation(request, user)
             response = redirect(_next_url(request))
             device_remember(request, response, user)
             return response
@@ -126,6 +134,7 @@ def enrol_view(request: TenantRequest) -> HttpResponse:
             request=request, user=user, device=device, code=form.cleaned_data["code"]
         )
         if codes is not None:
+            _accept_pending_invitation(request, user)
             response = render(request, "accounts/recovery_codes.html", {"codes": codes})
             device_remember(request, response, user)
             return response
@@ -145,6 +154,113 @@ def enrol_view(request: TenantRequest) -> HttpResponse:
     )
 
 
+# --- invitations ----------------------------------------------------------------------------
+
+
+def _remember_invitation(request: TenantRequest, invitation: Invitation) -> None:
+    """Keep the invitation (by id and digest, never its token) for the end of the login."""
+    request.session[invitations.SESSION_PENDING] = [invitation.pk, invitation.token_digest]
+
+
+def _accept_pending_invitation(request: TenantRequest, user: User) -> None:
+    """After a full login (password and second factor): apply the invitation remembered in
+    this session, if it is still pending and addressed to this account."""
+    pending = request.session.pop(invitations.SESSION_PENDING, None)
+    if not isinstance(pending, list) or len(pending) != 2:
+        return
+    invitation = invitations.invitation_pending_for(
+        invitation_id=int(pending[0]), digest=str(pending[1])
+    )
+    if invitation is not None and invitations.invitation_accept(invitation=invitation, user=user):
+        messages.success(request, _invitation_welcome(invitation))
+    else:
+        messages.warning(request, _invitation_gone())
+
+
+def _invitation_welcome(invitation: Invitation) -> str:
+    role = invitation.get_role_display()
+    where = invitation.office or invitation.tenant
+    if where is None:
+        return _("Welcome. You now have the role: %(role)s.") % {"role": role}
+    return _("Welcome. You are now %(role)s: %(where)s.") % {"role": role, "where": where}
+
+
+def _invitation_gone() -> str:
+    return _(
+        "The invitation could not be used: it was used already, has expired or was withdrawn. "
+        "Ask the person who invited you for a new one."
+    )
+
+
+def _invitation_invalid(request: TenantRequest) -> HttpResponse:
+    """One page for unknown, used and expired links alike: nobody learns which it was."""
+    return render(
+        request,
+        "accounts/invitation_invalid.html",
+        {"valid_days": settings.INVITATION_VALID_DAYS},
+        status=404,
+    )
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def invitation_view(request: TenantRequest, token: str) -> HttpResponse:
+    """The invitation link: set a password (or log in), then the second factor; the role is
+    applied once both are done."""
+    if request.tenant is not None:
+        raise Http404
+    invitation = invitations.invitation_find(token=token)
+    if invitation is None:
+        return _invitation_invalid(request)
+    context: dict[str, object] = {"invitation": invitation}
+    user = request.user
+    if isinstance(user, User):
+        if user.email.lower() != invitation.email.lower():
+            # 200, not 403: Django logs refusals with their path, and this link is still valid.
+            return render(request, "accounts/invitation_other_account.html", context)
+        if not is_verified(user):
+            _remember_invitation(request, invitation)
+            if services.confirmed_totp(user) is None:
+                return redirect("accounts:enrol")
+            return redirect("accounts:verify")
+        if request.method == "POST":
+            if invitations.invitation_accept(invitation=invitation, user=user):
+                messages.success(request, _invitation_welcome(invitation))
+                return redirect("accounts:home")
+            return _invitation_invalid(request)
+        return render(request, "accounts/invitation_accept.html", context)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        # The address has an account: its owner logs in as usual; the role follows the code.
+        _remember_invitation(request, invitation)
+        return render(request, "accounts/invitation_login.html", context)
+    form = InvitationPasswordForm(invitation.email, request.POST or None)
+    context["form"] = form
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["new_password1"]
+        try:
+            new_user = invitations.invitation_account_create(
+                invitation=invitation, name=form.cleaned_data["name"], password=password
+            )
+        except crypto.BusyError:
+            form.add_error(None, _busy_error())
+            return render(request, "accounts/invitation.html", context, status=503)
+        except ValidationError:
+            _remember_invitation(request, invitation)
+            return render(request, "accounts/invitation_login.html", context)
+        _remember_invitation(request, invitation)
+        try:
+            services.staff_login(request=request, user=new_user, password=password)
+        except crypto.BusyError:
+            messages.info(
+                request,
+                _("Your password is saved. The service is busy: log in with it in a moment."),
+            )
+            return redirect("accounts:login")
+        return redirect("accounts:enrol")
+    return render(request, "accounts/invitation.html", context)
+
+
 @require_POST
 def logout_view(request: TenantRequest) -> HttpResponse:
     logout(request)
@@ -160,8 +276,11 @@ def home_view(request: StaffRequest) -> HttpResponse:
         .order_by("office__name")
     )
     tenants = Tenant.objects.administered_by(request.user).order_by("name")
-    if len(memberships) == 1 and not tenants:
+    if len(memberships) == 1 and not tenants and not request.user.is_staff:
         return redirect("casework:inbox", office_id=memberships[0].office.public_id)
+    if not memberships and len(tenants) == 1 and not tenants[0].published:
+        # A new tenant's admin (just invited): straight on with the set-up wizard.
+        return redirect("console:setup", tenant_id=tenants[0].public_id)
     return render(
         request, "accounts/home.html", {"memberships": memberships, "admin_tenants": tenants}
     )

@@ -50,6 +50,8 @@ class OfficeKeyPair(models.Model):
     )
     sealed_for_successor = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the lead confirmed having printed or written down this generation's recovery key.
+    recovery_stored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 import crypto
 from crypto.binding import HANDLER, OFFICE, bind_public_key, binding_key, verify_public_key_binding
@@ -375,6 +376,21 @@ def office_keys_setup(*, office: Office, actor: User, actor_private: bytes) -> c
     _seal_grant(keypair, private, actor, granted_by=actor)
     _announce(office, actor, "key.office_created", "office", str(office.public_id))
     return _new_recovery(keypair, private)
+
+
+@transaction.atomic
+def office_recovery_stored(*, office: Office, actor: User) -> None:
+    """The lead confirms having printed or written down the current recovery key and stored
+    it safely (set-up checklist). Idempotent."""
+    _require_member(office, actor, lead=True)
+    keypair = current_keypair(office)
+    if keypair is None:
+        raise KeyAccessError("this office has no keys yet")
+    updated = OfficeKeyPair.objects.filter(pk=keypair.pk, recovery_stored_at__isnull=True).update(
+        recovery_stored_at=timezone.now()
+    )
+    if updated:
+        _announce(office, actor, "key.recovery_stored", "office", str(office.public_id))
 
 
 def _check_handler_private(user: User, handler_private: bytes) -> None:

@@ -12,6 +12,11 @@ urlpatterns = [
     path("offices/<uuid:office_id>/keys/rotate/", views.keys_rotate_view, name="rotate"),
     path("offices/<uuid:office_id>/keys/recover/", views.keys_recover_view, name="recover"),
     path(
+        "offices/<uuid:office_id>/keys/recovery-stored/",
+        views.keys_recovery_stored_view,
+        name="recovery_stored",
+    ),
+    path(
         "offices/<uuid:office_id>/keys/grant/<uuid:user_id>/",
         views.keys_grant_view,
         name="grant",

@@ -45,6 +45,7 @@ def _recovery_page(
     # Shown with the recovery key, so the lead writes it on the same sheet: the one record of
     # the genuine office key that no database write can change.
     context = {
+        "office": office,
         "office_name": office.name,
         "groups": recovery.formatted.split("-"),
         "fingerprint": _fingerprint(services.current_keypair(office)),
@@ -177,3 +178,27 @@ def keys_recover_view(request: StaffRequest, office_id: str) -> HttpResponse:
             messages.success(request, _("Your access to this office's reports is restored."))
             return redirect("keys:office", office_id=office_id)
     return render(request, "keys/recover.html", {"office": membership.office, "form": form})
+
+
+@staff_required
+def keys_recovery_stored_view(request: StaffRequest, office_id: str) -> HttpResponse:
+    """The lead confirms that the recovery key shown once is printed or written down and
+    stored safely; without the tick the page says so and nothing changes."""
+    membership = access_membership(user=request.user, office_id=office_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if request.POST.get("stored") != "yes":
+        messages.error(
+            request,
+            _(
+                "Please tick the box to confirm that you have printed or written down the "
+                "recovery key and stored it safely."
+            ),
+        )
+        return redirect("keys:office", office_id=office_id)
+    try:
+        services.office_recovery_stored(office=membership.office, actor=request.user)
+    except services.KeyAccessError:
+        raise Http404 from None
+    messages.success(request, _("Thank you. The recovery key is recorded as stored safely."))
+    return redirect("keys:office", office_id=office_id)

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         with transaction.atomic():
             tenant = Tenant.objects.filter(slug=DEMO_SLUG).first() or tenant_create(
-                slug=DEMO_SLUG, name="Stadt Musterstadt"
+                slug=DEMO_SLUG, name="Stadt Musterstadt", published=True
             )
             office = Office.objects.filter(owner=tenant).first() or office_create(
                 owner=tenant,
