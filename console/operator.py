@@ -47,7 +47,7 @@ def _as_tenant(tenant: Tenant) -> Iterator[None]:
 
 
 def last_months(today: datetime.date, count: int = 12) -> list[datetime.date]:
-    """The first days of the last ``count`` months, oldest first, this month last."""
+    """The first days of the last ``count`` months up to ``today``'s, oldest first."""
     months = []
     year, month = today.year, today.month
     for _i in range(count):
@@ -61,7 +61,6 @@ class Usage:
     """What the operator may know of a tenant: numbers and dates, nothing else."""
 
     cases_per_month: list[tuple[datetime.date, int]] = field(default_factory=list)
-    cases_total: int = 0
     storage_bytes: int = 0
     last_activity: datetime.date | None = None
 
@@ -73,16 +72,24 @@ class Usage:
 def tenant_usage(
     *, tenants: Iterable[Tenant], today: datetime.date | None = None
 ) -> dict[int, Usage]:
-    """Usage per tenant id: reports received per month for the last 12 months, all reports,
-    bytes of stored (encrypted) files, and the date of the last activity (a report received or
-    any audited staff action). Four aggregate queries, whatever the number of tenants."""
+    """Usage per tenant id: reports received per month over the last 12 *complete* months,
+    bytes of stored (encrypted) files, and the date of the last staff action in the tenant's
+    audit trail. Three aggregate queries, whatever the number of tenants.
+
+    As in the tenant's own statistics (casework/stats.py), nothing finer than a month is told
+    about reports: the current month is left out until it ends, and the last-activity date
+    counts staff actions only (audit events with an actor), never a report's arrival. Someone
+    who looks every day therefore cannot learn the day a report arrived.
+    """
     ids = [t.pk for t in tenants]
     today = today or timezone.localdate()
-    months = last_months(today)
+    months = last_months(today.replace(day=1) - datetime.timedelta(days=1))
     usage = {pk: Usage() for pk in ids}
     with rls.system():  # aggregates over every tenant; no row is read
         per_month = (
-            Case.objects.filter(tenant_id__in=ids, received_on__gte=months[0])
+            Case.objects.filter(
+                tenant_id__in=ids, received_on__gte=months[0], received_on__lt=today.replace(day=1)
+            )
             .annotate(month=TruncMonth("received_on"))
             .values("tenant_id", "month")
             .annotate(n=Count("id"))
@@ -92,12 +99,6 @@ def tenant_usage(
         for tenant_id, month, n in per_month:
             day = month.date() if isinstance(month, datetime.datetime) else month
             counts[(tenant_id, day)] = n
-        totals = (
-            Case.objects.filter(tenant_id__in=ids)
-            .values("tenant_id")
-            .annotate(n=Count("id"), last=Max("received_on"))
-            .values_list("tenant_id", "n", "last")
-        )
         storage = (
             Attachment.objects.filter(case__tenant_id__in=ids)
             .values("case__tenant_id")
@@ -105,21 +106,15 @@ def tenant_usage(
             .values_list("case__tenant_id", "size")
         )
         audited = (
-            AuditEvent.objects.filter(tenant_id__in=ids)
+            AuditEvent.objects.filter(tenant_id__in=ids, actor__isnull=False)
             .values("tenant_id")
             .annotate(last=Max("at"))
             .values_list("tenant_id", "last")
         )
-        for tenant_id, n, last in totals:
-            usage[tenant_id].cases_total = n
-            usage[tenant_id].last_activity = last
         for tenant_id, size in storage:
             usage[tenant_id].storage_bytes = int(size or 0)
         for tenant_id, at in audited:
-            day = timezone.localdate(at) if at is not None else None
-            current = usage[tenant_id].last_activity
-            if day is not None and (current is None or day > current):
-                usage[tenant_id].last_activity = day
+            usage[tenant_id].last_activity = timezone.localdate(at) if at is not None else None
     for pk in ids:
         usage[pk].cases_per_month = [(m, counts.get((pk, m), 0)) for m in months]
     return usage

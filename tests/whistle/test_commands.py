@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.oath import TOTP
 
-from whistle.accounts.models import User
+from tests.fixtures import make_staff
+from whistle.accounts.invitations import invitation_accept
+from whistle.accounts.models import Invitation, User
 from whistle.tenants.models import Membership, Office, Tenant
 
 
@@ -57,22 +61,23 @@ def test_create_tenant_office_and_staff() -> None:
     )
     office = Office.objects.get()
     assert set(office.tenants.values_list("slug", flat=True)) == {"kreis", "dorf"}
-    import sys
-
-    stdin = sys.stdin
-    sys.stdin = io.StringIO("a long enough password 2026\n")
-    try:
-        call_command(
-            "create_staff",
-            "lead@kreis.example",
-            "--office",
-            str(office.public_id),
-            "--lead",
-            "--password-stdin",
-            stdout=io.StringIO(),
-        )
-    finally:
-        sys.stdin = stdin
+    out = io.StringIO()
+    call_command(
+        "create_staff",
+        "lead@kreis.example",
+        "--office",
+        str(office.public_id),
+        "--lead",
+        "--print-link",
+        stdout=out,
+    )
+    link = out.getvalue().strip().splitlines()[-1]
+    assert "/staff/invitation/" in link
+    # No account and no role until the invitee has set password and second factor.
+    assert not User.objects.filter(email="lead@kreis.example").exists()
+    invitation = Invitation.objects.get(email="lead@kreis.example")
+    assert invitation.role == "lead" and invitation.office == office
+    assert invitation_accept(invitation=invitation, user=make_staff("lead@kreis.example"))
     assert Membership.objects.get().role == Membership.Role.LEAD
 
 
@@ -84,12 +89,67 @@ def test_commands_reject_bad_input_clearly() -> None:
         call_command("create_tenant", "x", "X", "--time-zone", "Mars/Olympus", stdout=io.StringIO())
     with pytest.raises(CommandError, match="de, en"):
         call_command("create_tenant", "y", "Y", "--language", "xx", stdout=io.StringIO())
-    import sys
+    with pytest.raises(CommandError, match=r"ltige E-Mail|valid e-mail"):
+        call_command("create_staff", "not-an-address", "--operator", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="one of the arguments"):
+        call_command("create_staff", "a@b.example", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="unrecognized arguments: --password-stdin"):
+        call_command("create_staff", "a@b.example", "--operator", "--password-stdin")
+    with pytest.raises(CommandError, match="No office"):
+        call_command("create_staff", "a@b.example", "--office", "nope", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("create_staff", "a@b.example", "--admin-of", "nobody", stdout=io.StringIO())
+    assert not Invitation.objects.exists()
 
-    stdin = sys.stdin
-    sys.stdin = io.StringIO("short\n")
-    try:
-        with pytest.raises(CommandError, match="12"):
-            call_command("create_staff", "a@b.example", "--password-stdin", stdout=io.StringIO())
-    finally:
-        sys.stdin = stdin
+
+@pytest.mark.django_db
+def test_commands_print_json_for_automation(
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        call_command(
+            "create_tenant",
+            "kreis",
+            "Landkreis Beispiel",
+            "--language",
+            "de",
+            "--admin-email",
+            "admin@kreis.example",
+            "--json",
+            stdout=out,
+        )
+    tenant = json.loads(out.getvalue())
+    assert tenant["slug"] == "kreis" and tenant["languages"] == ["de"]
+    assert tenant["admin_invited"] == "admin@kreis.example" and "admin_link" not in tenant
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["admin@kreis.example"]
+    out = io.StringIO()
+    call_command("create_office", "kreis", "Meldestelle Kreis", "--json", stdout=out)
+    office = json.loads(out.getvalue())
+    assert office["owner"] == "kreis" and office["serves"] == ["kreis"]
+    assert office["office"] == str(Office.objects.get().public_id)
+    out = io.StringIO()
+    call_command(
+        "create_staff", "h@kreis.example", "--office", office["office"], "--json", stdout=out
+    )
+    staff = json.loads(out.getvalue())
+    assert staff["role"] == "handler" and staff["tenant"] == "kreis" and staff["sent"] is True
+    assert "link" not in staff
+    # The first operator of a fresh deployment: the link printed, nothing mailed.
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        call_command(
+            "create_staff",
+            "ops@service.example",
+            "--operator",
+            "--print-link",
+            "--json",
+            stdout=out,
+        )
+    first = json.loads(out.getvalue())
+    assert first["role"] == "operator" and first["sent"] is False
+    assert first["link"].startswith("http") and "/staff/invitation/" in first["link"]
+    assert len(mail.outbox) == 1
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    path = "/" + first["link"].split("://", 1)[1].split("/", 1)[1]
+    assert client.get(path).status_code == 200

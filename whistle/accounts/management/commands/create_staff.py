@@ -1,66 +1,94 @@
 from __future__ import annotations
 
-import getpass
-import sys
+import json
 from typing import Any
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.core.validators import validate_email
-from django.db import transaction
 
-from whistle.accounts.models import User
-from whistle.tenants.models import Membership, Office, Tenant
-from whistle.tenants.services import membership_add, tenant_admin_add
+from whistle.accounts.invitations import invitation_create
+from whistle.accounts.models import Invitation
+from whistle.tenants.models import Office, Tenant
 
 
 class Command(BaseCommand):
     help = (
-        "Create a staff account. The password is read from the terminal (or from stdin with "
-        "--password-stdin); the second factor is set up at first login."
+        "Invite a person to a staff role: operator (--operator), administrator of a tenant "
+        "(--admin-of SLUG), or lead/handler of an office (--office ID [--lead]). The invitation "
+        "link is e-mailed, or printed with --print-link; the person chooses their own password "
+        "and second factor. Nobody types a password for someone else."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
-        parser.add_argument("--name", default="")
-        parser.add_argument("--office", help="public id of an office to join")
+        role = parser.add_mutually_exclusive_group(required=True)
+        role.add_argument("--office", help="public id of an office to join")
+        role.add_argument("--admin-of", help="slug of a tenant this person administers")
+        role.add_argument(
+            "--operator",
+            action="store_true",
+            help="operator staff (the operator console); for the first account of a deployment",
+        )
         parser.add_argument("--lead", action="store_true", help="join the office as office lead")
-        parser.add_argument("--admin-of", help="slug of a tenant this account administers")
-        parser.add_argument("--password-stdin", action="store_true")
+        parser.add_argument(
+            "--print-link",
+            action="store_true",
+            help="print the one-time link instead of e-mailing it (hand it over yourself)",
+        )
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        email = options["email"].strip().lower()
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise CommandError(f"{email!r} is not a valid e-mail address.") from None
-        if User.objects.filter(email__iexact=email).exists():
-            raise CommandError("A staff account with this e-mail address exists already.")
         office = tenant = None
-        if options["office"]:
-            office = Office.objects.filter(public_id=options["office"]).first()
-            if office is None:
-                raise CommandError("No office with that public id.")
-        if options["admin_of"]:
+        if options["operator"]:
+            role = Invitation.Role.OPERATOR
+        elif options["admin_of"]:
+            role = Invitation.Role.TENANT_ADMIN
             tenant = Tenant.objects.filter(slug=options["admin_of"]).first()
             if tenant is None:
                 raise CommandError("No tenant with that address name.")
-        if options["password_stdin"]:
-            password = sys.stdin.readline().rstrip("\n")
         else:
-            password = getpass.getpass("Password: ")
-        user = User(email=email, name=options["name"])
+            role = Invitation.Role.LEAD if options["lead"] else Invitation.Role.HANDLER
+            try:
+                office = Office.objects.filter(public_id=options["office"]).first()
+            except ValidationError:
+                office = None
+            if office is None:
+                raise CommandError("No office with that public id.")
+        if options["lead"] and office is None:
+            raise CommandError("--lead goes with --office.")
         try:
-            validate_password(password, user)
+            invitation, url = invitation_create(
+                email=options["email"],
+                role=role,
+                invited_by=None,
+                tenant=tenant,
+                office=office,
+                send=not options["print_link"],
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        with transaction.atomic():
-            user.set_password(password)
-            user.save()
-            if office is not None:
-                role = Membership.Role.LEAD if options["lead"] else Membership.Role.HANDLER
-                membership_add(office=office, user=user, role=role)
-            if tenant is not None:
-                tenant_admin_add(tenant=tenant, user=user)
-        self.stdout.write(f"Created staff account {email}.")
+        if options["json"]:
+            result: dict[str, Any] = {
+                "invitation": str(invitation.public_id),
+                "email": invitation.email,
+                "role": invitation.role,
+                "tenant": tenant.slug if tenant else (office.owner.slug if office else None),
+                "office": str(office.public_id) if office else None,
+                "expires_at": invitation.expires_at.isoformat(),
+                "sent": not options["print_link"],
+            }
+            if options["print_link"]:
+                result["link"] = url
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        if options["print_link"]:
+            self.stdout.write(
+                f"Invitation for {invitation.email} ({invitation.get_role_display()}), valid "
+                f"until {invitation.expires_at:%Y-%m-%d %H:%M %Z}. Hand over this one-time link:"
+            )
+            self.stdout.write(url)
+        else:
+            self.stdout.write(
+                f"Invitation sent to {invitation.email} ({invitation.get_role_display()}), "
+                f"valid until {invitation.expires_at:%Y-%m-%d %H:%M %Z}."
+            )

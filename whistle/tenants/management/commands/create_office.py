@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--serves", action="append", default=[], help="slug of another tenant")
         parser.add_argument("--description", default="")
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def handle(self, *args: Any, **options: Any) -> None:
         slugs = [options["owner"], *options["serves"]]
@@ -33,4 +35,13 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
+        if options["json"]:
+            result = {
+                "office": str(office.public_id),
+                "name": office.name,
+                "owner": options["owner"],
+                "serves": sorted(office.tenants.values_list("slug", flat=True)),
+            }
+            self.stdout.write(json.dumps(result, indent=2))
+            return
         self.stdout.write(f"Created office {office.name} ({office.public_id}).")
