@@ -76,7 +76,7 @@ class CategoryForm(_TextsForm):
         )
         self.add_texts(
             "description",
-            _("Explanation (optional)"),
+            _("Explanation"),
             required=False,
             long=True,
             initial=item.get("description"),
@@ -109,7 +109,7 @@ class StepForm(_TextsForm):
         )
         self.add_texts(
             "intro",
-            _("Introduction (optional)"),
+            _("Introduction"),
             required=False,
             long=True,
             initial=item.get("intro"),
@@ -131,6 +131,7 @@ class QuestionForm(_TextsForm):
         step: str,
         condition_choices: list[tuple[str, str]],
         condition_initial: list[str],
+        condition_kept: str = "",
         extra_rows: int = 2,
         **kwargs: Any,
     ) -> None:
@@ -144,9 +145,7 @@ class QuestionForm(_TextsForm):
         )
         self.fields["step"] = forms.ChoiceField(label=_("Step"), choices=step_choices, initial=step)
         self.add_texts("label", _("Question"), required=True, long=False, initial=item.get("label"))
-        self.add_texts(
-            "help", _("Help text (optional)"), required=False, long=True, initial=item.get("help")
-        )
+        self.add_texts("help", _("Help text"), required=False, long=True, initial=item.get("help"))
         self.fields["required"] = forms.BooleanField(
             label=_("An answer is required"),
             required=False,
@@ -195,6 +194,16 @@ class QuestionForm(_TextsForm):
             widget=forms.CheckboxSelectMultiple,
             initial=condition_initial,
         )
+        if condition_kept:
+            self.fields["keep_condition"] = forms.BooleanField(
+                label=_("Keep the present condition: %s") % condition_kept,
+                help_text=_(
+                    "It comes from an imported file and cannot be shown above. Untick it and "
+                    "choose answers above to replace it, or leave both empty to remove it."
+                ),
+                required=False,
+                initial=True,
+            )
 
     def _posted_rows(self) -> int:
         if not self.is_bound:
@@ -252,6 +261,7 @@ class QuestionForm(_TextsForm):
             "max_length": self.cleaned_data.get("max_length"),
             "options": self._options(self.cleaned_data),
             "show_if": self.cleaned_data.get("show_if") or [],
+            "keep_condition": self.cleaned_data.get("keep_condition", False),
         }
 
 
@@ -260,16 +270,24 @@ class TranslationForm(forms.Form):
     guide."""
 
     def __init__(
-        self, *args: Any, slots: list[Slot], language: str, main: str, **kwargs: Any
+        self,
+        *args: Any,
+        slots: list[Slot],
+        language: str,
+        main: str,
+        only_missing: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.slots = slots
+        self.slots = [s for s in slots if s.missing_in(language)] if only_missing else slots
         self.language = language
-        for n, slot in enumerate(slots):
+        for slot in self.slots:
             source = slot.texts.get(main, "")
             if language != main and not source and not slot.texts.get(language):
                 continue  # an optional text nobody wrote: nothing to translate
-            self.fields[f"t{n}"] = forms.CharField(
+            # Named by the text's key, not its position: a form posted after someone else
+            # changed the draft still writes each text to its own place.
+            self.fields[f"text:{slot.key}"] = forms.CharField(
                 label=slot.where,
                 required=slot.required and language == main,
                 max_length=TEXT_MAX,
@@ -284,9 +302,9 @@ class TranslationForm(forms.Form):
 
     def texts(self) -> list[tuple[str, str]]:
         return [
-            (slot.key, self.cleaned_data[f"t{n}"])
-            for n, slot in enumerate(self.slots)
-            if f"t{n}" in self.cleaned_data
+            (slot.key, self.cleaned_data[f"text:{slot.key}"])
+            for slot in self.slots
+            if f"text:{slot.key}" in self.cleaned_data
         ]
 
 

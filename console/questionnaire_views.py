@@ -28,6 +28,7 @@ from console.questionnaire_forms import (
     TranslationForm,
 )
 from intake.access import access_questionnaire
+from intake.models import Questionnaire
 from intake.questionnaire import AREAS, Definition, QuestionnaireError, parse, step_form
 from intake.services import questionnaire_current
 from intake.views.common import ready_offices
@@ -110,6 +111,9 @@ def _overview(
             "draft": draft,
             "current": current,
             "changed": data != current.definition,
+            "versions": Questionnaire.objects.filter(tenant=tenant)
+            .order_by("-version")
+            .values_list("version", flat=True),
             "outdated": draft.based_on != current.version,
             "topics": topics,
             "steps": step_rows,
@@ -247,6 +251,9 @@ def _item_form(
         step=step or (step_choices[0][0] if step_choices else ""),
         condition_choices=q.condition_choices(data, existing),
         condition_initial=q.condition_initial(item or {}),
+        condition_kept=""
+        if item is None or q.condition_shown(data, item)
+        else q.describe_condition(data, item),
     )
 
 
@@ -368,7 +375,14 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
     if requested not in languages:
         requested = next(iter(missing), languages[-1])
     slots = q.text_slots(draft.definition)
-    form = TranslationForm(request.POST or None, slots=slots, language=requested, main=languages[0])
+    only_missing = request.GET.get("missing") == "1"
+    form = TranslationForm(
+        request.POST or None,
+        slots=slots,
+        language=requested,
+        main=languages[0],
+        only_missing=only_missing,
+    )
     if request.method == "POST" and form.is_valid():
         data = json.loads(json.dumps(draft.definition))
         for key, value in form.texts():
@@ -376,7 +390,7 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
         q.draft_store(draft=draft, definition=data, actor=request.user)
         messages.success(request, _("Saved in the draft."))
         url = reverse("console:questionnaire_translate", kwargs={"tenant_id": tenant.public_id})
-        return redirect(f"{url}?language={requested}")
+        return redirect(f"{url}?language={requested}" + ("&missing=1" if only_missing else ""))
     return render(
         request,
         "console/questionnaire/translate.html",
@@ -386,6 +400,7 @@ def questionnaire_translate_view(request: StaffRequest, tenant_id: str) -> HttpR
             "language": requested,
             "language_name": q.language_name(requested),
             "missing": missing.get(requested, []),
+            "only_missing": only_missing,
             "languages": [
                 (code, q.language_name(code), len(missing.get(code, []))) for code in languages
             ],

@@ -251,9 +251,11 @@ def set_text(data: dict[str, Any], key: str, language: str, value: str) -> None:
         owner.pop(attr, None)
 
 
-def condition_problems(data: dict[str, Any]) -> list[str]:
+def condition_problems(data: dict[str, Any], *, strict: bool = True) -> list[str]:
     """Conditions that no longer work: the question they depend on is gone, comes later, or
-    no longer has the answer named."""
+    no longer has the answer named. ``strict`` adds conditions the editor cannot show (on a
+    text, or a tick box left empty): valid in the schema, so an imported file may have them,
+    but an edit must not create them."""
     problems: list[str] = []
     earlier: dict[str, dict[str, Any]] = {}
     for _step, q in all_questions(data):
@@ -281,6 +283,8 @@ def condition_problems(data: dict[str, Any]) -> list[str]:
                         )
                         % {"question": label, "target": name_of(target.get("label"))}
                     )
+            elif not strict:
+                pass
             elif target.get("type") == "checkbox":
                 if values != [True]:
                     problems.append(
@@ -324,7 +328,7 @@ def structure_problems(data: dict[str, Any]) -> list[str]:
                     _("Question “%s” needs at least two answers to choose from.")
                     % name_of(q.get("label"))
                 )
-    problems += condition_problems(data)
+    problems += condition_problems(data, strict=False)
     if not problems:
         try:
             parse(data)
@@ -481,7 +485,9 @@ def save_question(
     else:
         item.pop("options", None)
     condition: list[str] = values.get("show_if") or []
-    if condition:
+    if not condition and values.get("keep_condition") and "show_if" in item:
+        pass  # a condition from an imported file that the form cannot show: kept as it is
+    elif condition:
         target_id = condition[0].partition(":")[0]
         answers = [c.partition(":")[2] for c in condition]
         item["show_if"] = {
@@ -521,6 +527,15 @@ def condition_choices(data: dict[str, Any], ref: str | None) -> list[tuple[str, 
         elif q.get("type") == "checkbox":
             out.append((f"{qid}:{TICKED}", _("“%s” is ticked") % label))
     return out
+
+
+def condition_shown(data: dict[str, Any], question: dict[str, Any]) -> bool:
+    """Whether the question form can show the question's condition (or it has none)."""
+    initial = condition_initial(question)
+    if not isinstance(question.get("show_if"), dict):
+        return True
+    offered = {value for value, _label in condition_choices(data, f"q:{question.get('id')}")}
+    return bool(initial) and set(initial) <= offered
 
 
 def condition_initial(question: dict[str, Any]) -> list[str]:

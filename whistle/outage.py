@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
 # Where what was typed is shown back: the report steps and the mailbox (on the reporter's
-# URLs, /t/<slug>/… or a tenant host) and the handler's reply form on the case page.
-SHOW_BACK = re.compile(r"(^|/)(report|mailbox)(/|$)|/do/reply/$")
+# URLs, /t/<slug>/… or a tenant host), the handler's reply form on the case page, and the
+# questionnaire editor's forms (texts of an item, a language's texts).
+SHOW_BACK = re.compile(r"(^|/)(report|mailbox)(/|$)|/do/reply/$|/questionnaire/(translate/)?$")
 # Never shown back: credentials, tokens, hidden fields and buttons of those forms.
 NEVER_SHOWN = frozenset(
     {
@@ -55,6 +56,7 @@ NEVER_SHOWN = frozenset(
         "remove",
         "next",
         "language",
+        "item",  # the questionnaire editor's hidden item reference
     }
 )
 MAX_SHOWN_FIELDS = 50

@@ -243,15 +243,20 @@ def test_missing_translations_are_listed_and_block_publishing(
     assert Questionnaire.objects.filter(tenant=world_a.tenant).count() == 1
 
     # The English form lists what is missing and fills it in.
+    assert "translate/?language=en&amp;missing=1" in overview
     page = admin.get(editor(world_a, "translate/") + "?language=en")
     html = page.content.decode()
     assert "Missing in English" in html
+    assert len(page.context["form"].fields) > 50  # every text, for checking them all
+    page = admin.get(editor(world_a, "translate/") + "?language=en&missing=1")
     form = page.context["form"]
+    assert len(form.fields) == 2  # only what is missing
     data = {name: (field.initial or "") for name, field in form.fields.items()}
     names = {field.label: name for name, field in form.fields.items()}
     data[names["Question “Nur deutsch”"]] = "English only now"
     data[names["Question “Nur deutsch”: help text"]] = "Help in English"
-    assert admin.post(editor(world_a, "translate/") + "?language=en", data).status_code == 302
+    saved = admin.post(editor(world_a, "translate/") + "?language=en&missing=1", data)
+    assert saved.status_code == 302
     added = question(draft_of(world_a), "nur_deutsch")
     assert added["label"] == {"de": "Nur deutsch", "en": "English only now"}
     assert added["help"] == {"de": "Hilfe nur deutsch", "en": "Help in English"}
@@ -453,3 +458,62 @@ def test_only_the_tenant_admin_reaches_the_editor(world_a: World) -> None:
     anonymous = Client()
     assert anonymous.get(editor(world_a)).status_code == 302
     assert not QuestionnaireDraft.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_condition_the_form_cannot_show_is_kept_from_an_import(
+    world_a: World, admin: Client
+) -> None:
+    """The schema allows a condition on a text answer; the editor shows it in words, keeps it
+    when the question is saved, and does not refuse publishing because of it."""
+    admin.get(editor(world_a))
+    data = questionnaire_current(world_a.tenant).definition
+    where = question(data, "where")
+    where["show_if"] = {"question": "when_period", "equals": "Mai"}
+    upload = SimpleUploadedFile("q.json", json.dumps(data).encode(), "application/json")
+    assert admin.post(editor(world_a, "import/"), {"file": upload}).status_code == 302
+    page = admin.get(editor(world_a) + "?edit=q:where").content.decode()
+    assert "Keep the present condition" in page
+    post = question_post(
+        item="q:where",
+        label_de=where["label"]["de"],
+        label_en=where["label"]["en"],
+        help_de=where["help"]["de"],
+        help_en=where["help"]["en"],
+        max_length="500",
+        keep_condition="on",
+    )
+    assert admin.post(editor(world_a), post).status_code == 302
+    assert question(draft_of(world_a), "where")["show_if"] == where["show_if"]
+    assert admin.post(editor(world_a), {"action": "publish"}).status_code == 302
+    assert questionnaire_current(world_a.tenant).version == 2
+    # Unticked: the condition goes.
+    admin.get(editor(world_a))
+    del post["keep_condition"]
+    assert admin.post(editor(world_a), post).status_code == 302
+    assert "show_if" not in question(draft_of(world_a), "where")
+    versions = admin.get(editor(world_a)).content.decode()
+    assert "?version=1" in versions
+    old = admin.get(editor(world_a, "export/") + "?version=1")
+    assert "show_if" not in json.dumps(question(json.loads(old.content), "where"))
+    assert admin.get(editor(world_a, "export/") + "?version=9").status_code == 404
+
+
+def test_an_outage_shows_the_typed_question_texts_back(rf: Any) -> None:
+    import redis
+
+    from whistle.outage import server_error_view
+
+    request = rf.post(
+        "/staff/tenants/t/questionnaire/",
+        {"item": "q:new", "label_de": "Getippte Frage 7731", "label_en": "Typed 7731"},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    try:
+        raise redis.exceptions.TimeoutError("no answer")
+    except redis.exceptions.TimeoutError:
+        response = server_error_view(request)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Getippte Frage 7731" in page and "Typed 7731" in page
+    assert "q:new" not in page  # hidden fields are never shown back
