@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from console.questionnaires import missing_translations
+from intake.services import questionnaire_current
 from whistle.keys.services import active_keypair
 from whistle.tenants.models import Membership, Office, Tenant
 
@@ -38,6 +40,8 @@ def setup_checklist(tenant: Tenant) -> list[Item]:
     ]
     keyed = [kp for o in offices if (kp := active_keypair(o)) is not None]
     stored = [kp for kp in keyed if kp.recovery_stored_at is not None]
+    questionnaire = questionnaire_current(tenant).definition
+    untranslated = missing_translations(questionnaire, list(tenant.languages))
 
     def url(step: str) -> str:
         return reverse("console:setup_step", kwargs={"tenant_id": tenant.public_id, "step": step})
@@ -57,6 +61,12 @@ def setup_checklist(tenant: Tenant) -> list[Item]:
             _("The office lead has confirmed that the recovery key is stored safely"),
             bool(stored),
             "keys",
+        ),
+        (
+            "questionnaire",
+            _("The questionnaire has its texts in every language of the reporting page"),
+            not untranslated,
+            "review",
         ),
         (
             "review",

@@ -234,7 +234,7 @@ def texts_preview_view(request: StaffRequest, tenant_id: str) -> HttpResponse:
     """The landing page's tenant texts as reporters see them, in each enabled language."""
     tenant = access_admin_tenant(user=request.user, tenant_id=tenant_id)
     names = language_names()
-    language = request.GET.get("language", "")
+    language = request.GET.get("language", "") or translation.get_language() or ""
     if language not in tenant.languages:
         language = str(tenant.languages[0])
     offices = _offices(tenant)

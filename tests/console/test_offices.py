@@ -589,3 +589,19 @@ def test_a_request_is_refused_or_withdrawn_and_a_service_without_cases_ends(
     response = b_admin.post(service_page(b), {"code": code})
     assert "No office has this code" in response.content.decode()
     assert new_code != code
+
+
+@pytest.mark.django_db
+def test_the_pages_are_linked_from_the_inbox_and_the_tenant_page(world_a: World) -> None:
+    a = world_a
+    handler = make_staff("plain@alpha.example")
+    membership_add(office=a.office, user=handler)
+    inbox = f"/staff/offices/{a.office.public_id}/"
+    lead_page = staff(a.handler).get(inbox).content.decode()
+    assert office_page(a.office) in lead_page and absence(a.office) in lead_page
+    handler_page = staff(handler).get(inbox).content.decode()
+    assert absence(a.office) in handler_page and office_page(a.office) not in handler_page
+    tenant_page = staff(a.admin).get(f"/staff/tenants/{a.tenant.public_id}/").content.decode()
+    assert office_page(a.office) in tenant_page
+    assert f"/staff/tenants/{a.tenant.public_id}/offices/new/" in tenant_page
+    assert service_page(a) in tenant_page

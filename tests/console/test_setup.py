@@ -61,7 +61,7 @@ def test_the_wizard_from_organisation_to_published(worlds: tuple[World, World]) 
     assert home.status_code == 302 and home["Location"] == step_url(tenant)
     assert Client(HTTP_ACCEPT_LANGUAGE="en").get("/t/gamma/").status_code == 503
     assert resumes_at(client, tenant) == "organisation"
-    assert len(open_items(client, tenant)) == 7
+    assert len(open_items(client, tenant)) == 7  # all but the questionnaire's translations
 
     # 1. Organisation: bad colour kept with its message, then saved.
     data = {
@@ -198,3 +198,38 @@ def test_only_the_lead_confirms_the_recovery_key(world_a: World) -> None:
     assert OfficeKeyPair.objects.get(office=world_a.office).recovery_stored_at is not None
     page = lead.get(f"/staff/offices/{world_a.office.public_id}/keys/").content.decode()
     assert "Confirm the recovery key" not in page
+
+
+@pytest.mark.django_db
+def test_a_questionnaire_without_texts_in_an_enabled_language_blocks_publishing(
+    world_a: World,
+) -> None:
+    import copy
+
+    from django.utils import timezone
+
+    from intake.models import Questionnaire
+    from intake.services import questionnaire_current
+    from tests.keys.test_key_hierarchy import setup_keys
+
+    tenant = world_a.tenant
+    setup_keys(world_a)
+    OfficeKeyPair.objects.update(recovery_stored_at=timezone.now())
+    Tenant.objects.filter(pk=tenant.pk).update(
+        published=False, controller_address="Rathaus 1", reviewed_at=timezone.now()
+    )
+    definition = copy.deepcopy(questionnaire_current(tenant).definition)
+    definition["categories"][0]["label"].pop("en")
+    Questionnaire.objects.create(tenant=tenant, version=2, definition=definition)
+    client = staff_client(world_a.admin)
+    assert open_items(client, tenant) == [step_url(tenant, "review"), step_url(tenant, "publish")]
+    review = client.get(step_url(tenant, "review")).content.decode()
+    assert "The questionnaire still lacks texts in a language of the reporting page." in review
+    assert client.post(step_url(tenant, "publish")).status_code == 400
+    tenant.refresh_from_db()
+    assert not tenant.published
+    # English switched off: nothing is missing any more.
+    Tenant.objects.filter(pk=tenant.pk).update(languages=["de"])
+    assert client.post(step_url(tenant, "publish")).status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.published
