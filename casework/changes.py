@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -46,6 +47,10 @@ from casework.audit import audit_record
 from casework.models import AuditEvent
 from intake.models import Case
 from whistle.accounts.models import User
+
+# The cases (row ids) whose change is under way in this context: parts of a change
+# (``require_change``) refuse to run outside one.
+_changing: ContextVar[frozenset[int]] = ContextVar("casework_changing", default=frozenset())
 
 
 class WorkflowError(Exception):
@@ -120,8 +125,20 @@ def case_change(
     with transaction.atomic():
         lock_case(case)
         change = CaseChange(case=case, actor=actor, actor_label=actor_label)
-        yield change
+        token = _changing.set(_changing.get() | {case.pk})
+        try:
+            yield change
+        finally:
+            _changing.reset(token)
         if verb is not None:
             change.record(verb, object_type=object_type, object_id=object_id)
         if not change.events and not change.nothing:
             raise AuditMissing("a change of a case recorded no audit event")
+
+
+def require_change(case: Case) -> None:
+    """For the parts of a change (a note written with a hold's reason, the deletion date fixed
+    at closing): they write no event of their own, so they run only inside ``case_change`` of
+    the same case, whose event records them. Raises ``AuditMissing`` otherwise."""
+    if case.pk not in _changing.get():
+        raise AuditMissing("this is part of a change: call it inside case_change")

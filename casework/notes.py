@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 import crypto
-from casework.changes import WorkflowError, case_change
+from casework.changes import WorkflowError, case_change, require_change
 from casework.models import Note
 from intake import services as intake_services
 from intake.models import Case, tenant_today
@@ -27,6 +27,7 @@ def note_add(*, case: Case, actor: User, case_key: bytes, body: str) -> Note:
 def note_create(*, case: Case, actor: User, case_key: bytes, body: str) -> Note:
     """The note row alone, for a change already under way (``case_change``) whose own event
     says why it was written (a reason given for a hold, an extension, a reveal …)."""
+    require_change(case)
     note = Note(case=case, author=actor, created_on=tenant_today(case.tenant))
     note.body_ciphertext = crypto.encrypt_record(
         case_key,

@@ -52,7 +52,7 @@ BATCH_PAUSE = 0.1
 logger = logging.getLogger(__name__)
 
 
-def _delete_file(name: str) -> None:
+def delete_file(name: str) -> None:
     """After commit: best effort. The file's key is shredded already; one left behind (the
     storage failed) has no row and goes with the orphan purge."""
     try:
@@ -213,7 +213,7 @@ def _shred_batch(
     return [(row[0], row[1]) for row in rows]
 
 
-def _finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
+def finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
     """Steps 2 and 3 for shredded cases, given as (pk, public id): their files, then one
     transaction deleting their rows and everything hanging on them (a statement per table for
     the whole batch) and marking their deletion records finished. Safe to repeat: a case or
@@ -221,7 +221,7 @@ def _finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
     pks = _in([pk for pk, _public_id in shredded])
     names = Attachment.objects.filter(case__in=pks).values_list("storage_name", flat=True)
     for name in list(names):
-        _delete_file(name)
+        delete_file(name)
     with transaction.atomic():
         for rows in _cascade(Case._base_manager.filter(pk__in=pks), pks):
             # One DELETE per table, no collector: nothing listens to these models' deletion,
@@ -232,7 +232,7 @@ def _finish_batch(shredded: list[tuple[int, uuid.UUID]]) -> None:
         ).update(finished=True)
 
 
-def _shred(case: Case, reason: str, *, actor: User | None = None) -> DeletionRecord | None:
+def shred_case(case: Case, reason: str, *, actor: User | None = None) -> DeletionRecord | None:
     """Step 1 for one case (early deletion); None if it had been shredded already."""
     if not _shred_batch([case.pk], reason, actor=actor):
         return None
@@ -311,7 +311,7 @@ def retention_run(
                 Case._base_manager.filter(public_id__in=_in(chunk)).values_list("public_id", "pk")
             )
             # A case whose rows are gone already (deleted by hand) matches no row with pk 0.
-            _finish_batch([(pks.get(public_id, 0), public_id) for public_id in chunk])
+            finish_batch([(pks.get(public_id, 0), public_id) for public_id in chunk])
             report.resumed += len(chunk)
     calendar = _Calendar()
     for number, batch in enumerate(due_batches(calendar, batch_size)):
@@ -325,7 +325,7 @@ def retention_run(
             DeletionRecord.Reason.RETENTION,
             due_on=calendar.due,
         )
-        _finish_batch(shredded)
+        finish_batch(shredded)
         report.deleted += len(shredded)
         if after_batch is not None:
             after_batch()

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from casework.retention.engine import _delete_file
+from casework.retention.engine import delete_file
 from intake.attachments import STORAGE_PREFIX
 from intake.models import Attachment, PendingUpload
 
@@ -110,7 +110,7 @@ def _purge_stale_pending(cutoff: datetime.datetime) -> int:
         )
         for name in names:
             if name not in attached:
-                _delete_file(name)
+                delete_file(name)
                 removed += 1
         if len(names) < _PURGE_CHUNK:
             return removed
@@ -151,7 +151,7 @@ def _purge_unheld(now: datetime.datetime) -> tuple[int, int]:
         )
         for name in chunk:
             if name not in held:
-                _delete_file(name)
+                delete_file(name)
                 removed += 1
     return seen, removed
 

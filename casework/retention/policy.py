@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from casework.changes import WorkflowError, case_change
+from casework.changes import WorkflowError, case_change, require_change
 from casework.notes import note_create
 from intake.models import Case, tenant_today
 from whistle.accounts.models import User
@@ -34,7 +34,9 @@ def deletion_date(case: Case) -> datetime.date | None:
 
 
 def case_schedule_deletion(case: Case) -> None:
-    """Called when a case is closed: fix its deletion date by the tenant's policy."""
+    """Called when a case is closed (inside its change): fix its deletion date by the
+    tenant's policy."""
+    require_change(case)
     case.delete_on = deletion_date(case)
     case.deletion_notice_sent = False
     case.save(update_fields=["delete_on", "deletion_notice_sent"])

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from casework.changes import WorkflowError, case_change, lock_case
 from casework.models import DeletionProposal, DeletionRecord
 from casework.notes import note_create
-from casework.retention.engine import _delete_file, _finish_batch, _shred
+from casework.retention.engine import delete_file, finish_batch, shred_case
 from chat.models import Message
 from intake.models import Attachment, Case, tenant_today
 from whistle.accounts.models import User
@@ -70,8 +70,8 @@ def deletion_approve(*, proposal: DeletionProposal, actor: User) -> None:
             _approve(proposal, actor)
             # The case's event ("case.deleted") is written with the shredding, as for the
             # cases the retention run deletes.
-            _shred(case, DeletionRecord.Reason.EARLY, actor=actor)
-        _finish_batch([(case.pk, case.public_id)])
+            shred_case(case, DeletionRecord.Reason.EARLY, actor=actor)
+        finish_batch([(case.pk, case.public_id)])
         return
     with case_change(case=case, actor=actor) as change:
         _approve(proposal, actor)
@@ -83,7 +83,7 @@ def deletion_approve(*, proposal: DeletionProposal, actor: User) -> None:
             if attachment is not None:
                 name = attachment.storage_name
                 attachment.delete()
-                transaction.on_commit(lambda: _delete_file(name))
+                transaction.on_commit(lambda: delete_file(name))
             verb = "case.attachment_deleted"
         change.record(verb, object_type=proposal.target, object_id=str(proposal.target_id))
 

@@ -231,7 +231,7 @@ def test_interrupted_inside_a_case_leaves_it_unreadable_and_is_finished_later(
 ) -> None:
     lead, case, receipt = filed_case(world_a)
     close_case(lead, world_a, case)
-    engine._shred(case, DeletionRecord.Reason.RETENTION)  # killed right after step 1
+    engine.shred_case(case, DeletionRecord.Reason.RETENTION)  # killed right after step 1
     case.refresh_from_db()
     assert case.key_for_office is None and case.key_for_receipt is None
     from intake.services import case_for_receipt
@@ -487,7 +487,7 @@ def test_the_rows_are_committed_only_once_the_files_are_gone(
         def refused(name: str) -> None:
             raise PermissionError(name)  # storage down: not a file that is already gone
 
-        monkeypatch.setattr(engine, "_delete_file", refused)
+        monkeypatch.setattr(engine, "delete_file", refused)
         with pytest.raises(PermissionError):
             retention.retention_run()
         # Shredded, but the rows' transaction rolled back: the next run finishes the batch.
