@@ -692,13 +692,13 @@ class Stop(Exception):
     pass
 
 
-# (step, the step it runs inside): the functions of casework.retention that are timed.
+# (step, the step it runs inside): the functions of casework.retention.engine that are timed.
 PROFILED = [
     ("_shred_batch", None),
     ("_record_deletions", "_shred_batch"),
     ("audit_record_cases", "_shred_batch"),
-    ("_finish_batch", None),
-    ("_delete_files", "_finish_batch"),
+    ("finish_batch", None),
+    ("delete_file", "finish_batch"),
 ]
 
 
@@ -708,7 +708,7 @@ def profile(batches: int, batch_size: int) -> None:
     running (outside them: the selection of due cases)."""
     from django.db import connection
 
-    from casework import retention
+    from casework.retention import engine as retention
 
     outside = "select due cases"
     stack = [outside]

@@ -43,67 +43,14 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from casework.audit_labels import VERB_LABELS
 from casework.models import AuditEvent
 from intake.models import Case
 from whistle.accounts.models import User
 from whistle.tenants.models import Tenant
 
-VERBS: frozenset[str] = frozenset(
-    {
-        "case.viewed",
-        "case.created",
-        "case.status_changed",
-        "case.acknowledged",
-        "case.assigned",
-        "case.deputy_set",
-        "case.recused",
-        "case.excluded",
-        "case.identity_revealed",
-        "case.exported",
-        "case.note_added",
-        "case.message_sent",
-        "case.deleted",
-        "case.attachment_deleted",
-        "case.legal_hold",
-        "case.feedback_extended",
-        "case.handler_intake",
-        "case.set_aside",
-        "case.restored",
-        "key.office_created",
-        "key.granted",
-        "key.recovered",
-        "key.rotated",
-        "member.removed",
-        "file.downloaded",
-        "questionnaire.published",
-        "tenant.exported",
-        "accessibility.statement_saved",
-        "accessibility.feedback_deleted",
-        # setup: tenant settings and set-up (object_id names the setting, never its value)
-        "tenant.settings_changed",
-        "tenant.hostname_added",
-        "tenant.hostname_verified",
-        "tenant.hostname_removed",
-        "tenant.reviewed",
-        "tenant.published",
-        "key.recovery_stored",
-        # offices and members (console.offices)
-        "office.created",
-        "office.external_changed",
-        "office.code_renewed",
-        "member.role_changed",
-        "member.away_changed",
-        "office.service_requested",
-        "office.service_accepted",
-        "office.service_refused",
-        "office.service_ended",
-        "tenant.created",
-        "tenant.suspended",
-        "tenant.resumed",
-        "invitation.created",
-        "invitation.accepted",
-    }
-)
+#: Every verb an event may carry: those with a label (casework.audit_labels).
+VERBS: frozenset[str] = frozenset(VERB_LABELS)
 
 GENESIS_DIGEST = "0" * 64
 REPORTER_LABEL = "reporter"

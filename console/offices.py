@@ -179,9 +179,9 @@ def member_remove(*, office: Office, actor: User, user: User) -> None:
             _("%(name)s is the office's only lead. Make another member lead first.")
             % {"name": user.display_name}
         )
-    membership_remove(office=office, user=user)
     Membership.objects.filter(office=office, deputy=user).update(deputy=None)
-    _audit(office.owner, actor, "member.removed", "user", user.public_id)
+    # Deletes the grants with the membership and writes "member.removed" (whistle.keys).
+    membership_remove(office=office, user=user, actor=actor)
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,84 @@ def _describe_condition(question: Question, definition: Definition) -> str:
     )
 
 
+def _field(question: Question, definition: Definition) -> forms.Field:
+    help_parts = [localised(question.help)] if question.help else []
+    if question.show_if is not None:
+        help_parts.append(_describe_condition(question, definition))
+    kwargs: dict[str, Any] = {
+        "label": localised(question.label),
+        "required": question.required and question.show_if is None,
+        "help_text": " ".join(help_parts),
+    }
+    choices = [(o.id, localised(o.label)) for o in question.options]
+    if question.type == "short_text":
+        return forms.CharField(max_length=question.max_length, **kwargs)
+    if question.type == "long_text":
+        return forms.CharField(
+            max_length=question.max_length, widget=forms.Textarea(attrs={"rows": 8}), **kwargs
+        )
+    if question.type == "single_choice":
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **kwargs)
+    if question.type == "multiple_choice":
+        return forms.MultipleChoiceField(
+            choices=choices, widget=forms.CheckboxSelectMultiple, **kwargs
+        )
+    if question.type == "checkbox":
+        return forms.BooleanField(**kwargs)
+    if question.type == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+    # Files arrive before the form is validated (they are cleaned and encrypted as they come,
+    # by the view); a required file question is checked against ``uploaded`` in ``clean``.
+    kwargs["required"] = False
+    return MultipleFileField(**kwargs)
+
+
+class StepForm(forms.Form):
+    """One step of the questionnaire, its fields built from the step's questions.
+
+    Conditional questions are optional as fields and checked in ``clean`` against the answers
+    given so far plus this step's, exactly as they will be evaluated on submission: required
+    where the condition holds, dropped where it does not. ``uploaded``: the file questions of
+    this step that already have a file (a required one without is an error).
+    """
+
+    def __init__(
+        self,
+        step: Step,
+        definition: Definition,
+        *,
+        data: Any = None,
+        files: Any = None,
+        initial: dict[str, Any] | None = None,
+        answers_so_far: dict[str, Any] | None = None,
+        uploaded: Collection[str] = (),
+    ) -> None:
+        super().__init__(data=data, files=files, initial=initial or {})
+        self.step = step
+        self.answers_so_far = answers_so_far or {}
+        self.uploaded = frozenset(uploaded)
+        for question in step.questions:
+            self.fields[question.id] = _field(question, definition)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        merged = {**self.answers_so_far, **answers_of(self.step, cleaned)}
+        required = forms.Field.default_error_messages["required"]
+        for question in self.step.questions:
+            if question.type == "file":
+                if question.required and question.id not in self.uploaded:
+                    self.add_error(question.id, required)
+                continue
+            if question.show_if is None:
+                continue
+            if question.show_if.holds(merged):
+                if question.required and cleaned.get(question.id) in (None, "", [], False):
+                    self.add_error(question.id, required)
+            else:
+                cleaned.pop(question.id, None)
+        return cleaned
+
+
 def step_form(
     step: Step,
     definition: Definition,
@@ -299,65 +378,19 @@ def step_form(
     files: Any = None,
     initial: dict[str, Any] | None = None,
     answers_so_far: dict[str, Any] | None = None,
-) -> forms.Form:
-    """A Django form for one step. File questions accept several files; the files are handled
-    by the view (they are cleaned and encrypted as they arrive), the form only validates them.
-
-    Conditional questions are optional in the form and checked in ``clean`` against the
-    answers given so far plus this step's, exactly as they will be evaluated on submission.
-    """
-    form = forms.Form(data=data, files=files, initial=initial or {})
-    for question in step.questions:
-        help_parts = [localised(question.help)] if question.help else []
-        if question.show_if is not None:
-            help_parts.append(_describe_condition(question, definition))
-        kwargs: dict[str, Any] = {
-            "label": localised(question.label),
-            "required": question.required and question.show_if is None,
-            "help_text": " ".join(help_parts),
-        }
-        choices = [(o.id, localised(o.label)) for o in question.options]
-        if question.type == "short_text":
-            field_: forms.Field = forms.CharField(max_length=question.max_length, **kwargs)
-        elif question.type == "long_text":
-            field_ = forms.CharField(
-                max_length=question.max_length, widget=forms.Textarea(attrs={"rows": 8}), **kwargs
-            )
-        elif question.type == "single_choice":
-            field_ = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **kwargs)
-        elif question.type == "multiple_choice":
-            field_ = forms.MultipleChoiceField(
-                choices=choices, widget=forms.CheckboxSelectMultiple, **kwargs
-            )
-        elif question.type == "checkbox":
-            field_ = forms.BooleanField(**kwargs)
-        elif question.type == "date":
-            field_ = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
-        else:
-            kwargs["required"] = False  # files already uploaded count; checked by the view
-            field_ = MultipleFileField(**kwargs)
-        form.fields[question.id] = field_
-
-    original_clean = form.clean
-
-    def clean() -> dict[str, Any]:
-        cleaned = original_clean() or {}
-        merged = {**(answers_so_far or {}), **_answers_from(step, cleaned)}
-        for question in step.questions:
-            if question.show_if is None or question.type == "file":
-                continue
-            if question.show_if.holds(merged):
-                if question.required and cleaned.get(question.id) in (None, "", [], False):
-                    form.add_error(question.id, forms.Field.default_error_messages["required"])
-            else:
-                cleaned.pop(question.id, None)
-        return cleaned
-
-    form.clean = clean  # type: ignore[method-assign]
-    return form
+) -> StepForm:
+    """``StepForm`` for one step (kept for callers that build the form by function)."""
+    return StepForm(
+        step, definition, data=data, files=files, initial=initial, answers_so_far=answers_so_far
+    )
 
 
-def _answers_from(step: Step, cleaned: dict[str, Any]) -> dict[str, Any]:
+# --- answers --------------------------------------------------------------------------------
+
+
+def answers_of(step: Step, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-ready answers of ``step`` among a form's cleaned values (files excluded, empty
+    answers left out)."""
     answers: dict[str, Any] = {}
     for question in step.questions:
         if question.type == "file":
@@ -371,7 +404,7 @@ def _answers_from(step: Step, cleaned: dict[str, Any]) -> dict[str, Any]:
 
 def answers_from_form(step: Step, form: forms.Form) -> dict[str, Any]:
     """JSON-ready answers of a valid step form (files excluded, empty answers left out)."""
-    return _answers_from(step, form.cleaned_data)
+    return answers_of(step, form.cleaned_data)
 
 
 def initial_for(step: Step, answers: dict[str, Any]) -> dict[str, Any]:

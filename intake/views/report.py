@@ -34,11 +34,11 @@ from intake.models import Questionnaire
 from intake.questionnaire import (
     Definition,
     Step,
+    StepForm,
     answers_from_form,
     initial_for,
     localised,
     render_answers,
-    step_form,
 )
 from intake.services import Submission
 from intake.views.common import ready_offices, reporter_tenant
@@ -226,8 +226,13 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
             if index == 0:
                 return redirect("intake:start")
             return redirect("intake:step", step_id=definition.steps[index - 1].id)
-        form = step_form(step, definition, data=request.POST, answers_so_far=draft.answers)
-        _check_required_files(form, step, draft)
+        form = StepForm(
+            step,
+            definition,
+            data=request.POST,
+            answers_so_far=draft.answers,
+            uploaded={q.id for q in step.questions if draft.files_for(q.id)},
+        )
         if form.is_valid() and not file_errors and action != "upload":
             for question in step.questions:
                 draft.answers.pop(question.id, None)
@@ -242,9 +247,9 @@ def step_view(request: TenantRequest, step_id: str) -> HttpResponse:
         if action == "upload" and not file_errors:
             # Files added: show the step again with what was typed, without complaining about
             # questions not answered yet.
-            form = step_form(step, definition, initial=initial_for(step, draft.answers))
+            form = StepForm(step, definition, initial=initial_for(step, draft.answers))
     else:
-        form = step_form(step, definition, initial=initial_for(step, draft.answers))
+        form = StepForm(step, definition, initial=initial_for(step, draft.answers))
     return render(
         request,
         "intake/report_step.html",
@@ -347,12 +352,6 @@ def _receive_files(request: TenantRequest, tenant: Tenant, draft: Draft, step: S
             draft.files.append(received)
     draft_save(request, draft)
     return errors
-
-
-def _check_required_files(form: forms.Form, step: Step, draft: Draft) -> None:
-    for question in step.questions:
-        if question.type == "file" and question.required and not draft.files_for(question.id):
-            form.add_error(question.id, forms.Field.default_error_messages["required"])
 
 
 # --- contact details --------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import time_machine
 from django.core import mail
 
 from casework.models import ReminderSent
-from casework.reminders import schedule_reminders
+from casework.tasks import queue_deadline_reminders
 from intake.models import Case
 from tests.casework.helpers import filed_case
-from tests.fixtures import World, make_staff
+from tests.fixtures import World, make_staff, staff_client
 from tests.intake.journey import reporter, submit_report
 from whistle.tenants.services import membership_add
 
@@ -28,7 +28,7 @@ def run(django_capture_on_commit_callbacks: Any) -> Callable[[], list[int]]:
 
     def go() -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return schedule_reminders()
+            return queue_deadline_reminders()
 
     return go
 
@@ -148,3 +148,110 @@ def test_no_reminders_once_acknowledged_and_feedback_given(
         case.save()
         clock.move_to(at("2026-06-08"))
         assert run() == []
+
+
+@pytest.mark.django_db
+def test_feedback_reminders_and_their_escalation_each_once(
+    world_a: World, run: Callable[[], list[int]]
+) -> None:
+    """The feedback deadline (3 months after the acknowledgement, DL-2) is reminded like the
+    acknowledgement's: two days before, on the day, and daily once overdue, with the office
+    lead told too; nothing once feedback is given."""
+    from tests.casework.test_workflow import act
+
+    with time_machine.travel(at("2026-06-01"), tick=False) as clock:
+        lead, case, _receipt = filed_case(world_a)
+        assignee = make_staff("assignee@alpha.example")
+        membership_add(office=world_a.office, user=assignee)
+        case.assignee = assignee
+        case.save()
+        clock.move_to(at("2026-06-03"))
+        lead = staff_client(world_a.handler)  # a new login: the session idled out meanwhile
+        assert act(lead, world_a, case, "acknowledge", message="Received.").status_code == 302
+        case.refresh_from_db()
+        assert case.feedback_due == datetime.date(2026, 9, 3)
+        run()
+        ReminderSent.objects.all().delete()
+        mail.outbox.clear()
+        clock.move_to(at("2026-08-31"))
+        assert run() == []  # three days before: nothing yet
+        clock.move_to(at("2026-09-01"))
+        assert len(run()) == 1 and run() == []
+        assert [m.to for m in mail.outbox] == [[assignee.email]]
+        clock.move_to(at("2026-09-03"))
+        run()
+        assert mail.outbox[-1].to == [assignee.email]
+        clock.move_to(at("2026-09-04"))
+        before = len(mail.outbox)
+        run()
+        run()
+        # Escalation: overdue goes to the assignee and the office lead, once a day.
+        assert {a for m in mail.outbox[before:] for a in m.to} == {
+            assignee.email,
+            world_a.handler.email,
+        }
+        assert Case.objects.overdue(datetime.date(2026, 9, 4)).filter(pk=case.pk).exists()
+        assert not Case.objects.overdue(datetime.date(2026, 9, 3)).filter(pk=case.pk).exists()
+        clock.move_to(at("2026-09-05"))
+        run()
+        rows = list(
+            ReminderSent.objects.filter(case=case)
+            .order_by("on_date")
+            .values_list("deadline", "stage", "on_date")
+        )
+        assert rows == [
+            ("feedback", "before", datetime.date(2026, 9, 1)),
+            ("feedback", "due", datetime.date(2026, 9, 3)),
+            ("feedback", "overdue", datetime.date(2026, 9, 4)),
+            ("feedback", "overdue", datetime.date(2026, 9, 5)),
+        ]
+        lead = staff_client(world_a.handler)
+        for action, data in (
+            ("scope", {"in_scope": "yes", "reason": "HinSchG § 2"}),
+            ("move", {"status": "plausibility"}),
+            ("feedback", {"message": "We acted."}),
+        ):
+            assert act(lead, world_a, case, action, **data).status_code == 302, action
+        case.refresh_from_db()
+        assert case.feedback_given_on == datetime.date(2026, 9, 5)
+        clock.move_to(at("2026-09-06"))
+        sent = len(mail.outbox)
+        assert run() == [] and len(mail.outbox) == sent
+
+
+@pytest.mark.parametrize(
+    ("received", "acknowledged", "extended"),
+    [
+        (datetime.date(2026, 1, 31), None, None),
+        (datetime.date(2026, 5, 31), None, None),
+        (datetime.date(2025, 11, 30), datetime.date(2025, 11, 30), None),
+        (datetime.date(2026, 5, 29), datetime.date(2026, 5, 31), None),
+        (datetime.date(2026, 2, 28), datetime.date(2026, 3, 1), None),
+        (datetime.date(2026, 1, 2), datetime.date(2026, 1, 5), datetime.date(2026, 7, 5)),
+    ],
+)
+@pytest.mark.django_db
+def test_the_overdue_filter_agrees_with_the_deadlines_day_by_day(
+    world_a: World,
+    received: datetime.date,
+    acknowledged: datetime.date | None,
+    extended: datetime.date | None,
+) -> None:
+    """Inbox, reminders and statistics use one rule: the query filter (Case.objects.overdue)
+    and the dates (Case.feedback_due) agree on every day, month ends included."""
+    case = Case.objects.create(
+        tenant=world_a.tenant,
+        office=world_a.office,
+        receipt_lookup="od-" + received.strftime("%y%m%d"),
+        received_on=received,
+        acknowledged_on=acknowledged,
+        feedback_extended_until=extended,
+        status=Case.Status.ACKNOWLEDGED if acknowledged else Case.Status.RECEIVED,
+    )
+    day = received
+    while day <= case.feedback_due + datetime.timedelta(days=3):
+        in_query = Case.objects.overdue(day).filter(pk=case.pk).exists()
+        assert in_query == case.is_overdue(day), day
+        late = (acknowledged is None and case.acknowledge_due < day) or case.feedback_due < day
+        assert in_query == late, day
+        day += datetime.timedelta(days=1)

@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from casework.models import AuditEvent, Note
+from casework.models import AuditEvent, CaseExclusion, Note
 from chat.models import Message
 from intake.models import Case
 from tests.casework.helpers import case_url, filed_case
 from tests.fixtures import World, make_staff, staff_client
 from tests.intake.journey import open_mailbox, reporter
+from whistle.keys.models import OfficeKeyGrant
 from whistle.tenants.models import Membership
 from whistle.tenants.services import membership_add
 
@@ -46,7 +47,18 @@ def test_full_workflow_and_the_reporter_sees_it(world_a: World) -> None:
     verbs = list(
         AuditEvent.objects.filter(case_public_id=case.public_id).values_list("verb", flat=True)
     )
-    assert verbs.count("case.status_changed") == 6 and "case.acknowledged" in verbs
+    # Each step says what happened (the three moves are status changes and nothing else).
+    assert verbs == [
+        "case.created",
+        "case.viewed",
+        "case.acknowledged",
+        "case.scope_checked",
+        "case.status_changed",
+        "case.status_changed",
+        "case.status_changed",
+        "case.feedback_given",
+        "case.closed",
+    ]
     client = reporter()
     mailbox = open_mailbox(client, world_a, receipt)
     assert "We received your report." in mailbox and "We stopped the practice." in mailbox
@@ -74,12 +86,15 @@ def test_transitions_out_of_order_are_refused_with_a_message(world_a: World) -> 
 @pytest.mark.django_db
 def test_out_of_scope_closes_as_out_of_scope(world_a: World) -> None:
     lead, case, _receipt = filed_case(world_a)
-    act(lead, world_a, case, "acknowledge", message="Received.")
+    assert act(lead, world_a, case, "acknowledge", message="Received.").status_code == 302
     assert act(lead, world_a, case, "scope", in_scope="no", reason="").status_code == 200
-    act(lead, world_a, case, "scope", in_scope="no", reason="Private dispute")
+    assert (
+        act(lead, world_a, case, "scope", in_scope="no", reason="Private dispute").status_code
+        == 302
+    )
     response = act(lead, world_a, case, "close", outcome="substantiated")
     assert "Out of scope" in response.content.decode()
-    act(lead, world_a, case, "close", outcome="out_of_scope")
+    assert act(lead, world_a, case, "close", outcome="out_of_scope").status_code == 302
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED and case.outcome == "out_of_scope"
 
@@ -103,7 +118,7 @@ def test_notes_reveal_and_assignment(world_a: World) -> None:
     )
     colleague = make_staff("colleague@alpha.example")
     membership_add(office=world_a.office, user=colleague)
-    act(
+    response = act(
         lead,
         world_a,
         case,
@@ -111,12 +126,20 @@ def test_notes_reveal_and_assignment(world_a: World) -> None:
         assignee=str(colleague.public_id),
         deputy=str(world_a.handler.public_id),
     )
+    assert response.status_code == 302
     case.refresh_from_db()
     assert case.assignee == colleague and case.deputy == world_a.handler
     outsider = make_staff("outsider@alpha.example")
     response = act(lead, world_a, case, "assign", assignee=str(outsider.public_id), deputy="")
+    assert response.status_code == 302
     case.refresh_from_db()
     assert case.assignee is None  # not a member: treated as nobody
+    verbs = list(
+        AuditEvent.objects.filter(case_public_id=case.public_id, verb="case.assigned")
+        .order_by("sequence")
+        .values_list("object_id", flat=True)
+    )
+    assert verbs == [str(colleague.public_id), str(case.public_id)]  # then: nobody
 
 
 @pytest.mark.django_db
@@ -128,10 +151,11 @@ def test_recused_and_excluded_members_get_404(world_a: World) -> None:
         membership_add(office=world_a.office, user=person)
         staff_client(person)
         lead.post(f"/staff/offices/{world_a.office.public_id}/keys/grant/{person.public_id}/")
+        assert OfficeKeyGrant.objects.filter(user=person).exists()
     recusing_client = staff_client(recusing)
     assert recusing_client.get(case_url(world_a, case)).status_code == 200
     assert act(recusing_client, world_a, case, "recuse").status_code == 302
-    act(lead, world_a, case, "exclude", user=str(excluded.public_id))
+    assert act(lead, world_a, case, "exclude", user=str(excluded.public_id)).status_code == 302
     excluded_client = staff_client(excluded)
     attachment_tail = "files/00000000-0000-0000-0000-000000000000/"
     for client in (recusing_client, excluded_client):
@@ -145,6 +169,13 @@ def test_recused_and_excluded_members_get_404(world_a: World) -> None:
     # Only a lead may exclude; nobody can exclude themself that way.
     plain = make_staff("plain@alpha.example")
     membership_add(office=world_a.office, user=plain, role=Membership.Role.HANDLER)
+    plain_client = staff_client(plain)
+    lead.post(f"/staff/offices/{world_a.office.public_id}/keys/grant/{plain.public_id}/")
+    response = act(plain_client, world_a, case, "exclude", user=str(world_a.handler.public_id))
+    assert "Only an office lead" in response.content.decode()
+    response = act(lead, world_a, case, "exclude", user=str(world_a.handler.public_id))
+    assert "Recuse myself" in response.content.decode()
+    assert not CaseExclusion.objects.filter(case=case, user__in=[world_a.handler, plain]).exists()
 
 
 @pytest.mark.django_db
@@ -154,10 +185,91 @@ def test_feedback_extension_only_for_external_offices(world_a: World) -> None:
     assert "Only external reporting offices" in response.content.decode()
     world_a.office.is_external = True
     world_a.office.save()
-    act(lead, world_a, case, "acknowledge", message="Received.")
+    assert act(lead, world_a, case, "acknowledge", message="Received.").status_code == 302
     case.refresh_from_db()
-    act(lead, world_a, case, "extend", reason="Complex investigation with three authorities")
+    response = act(
+        lead, world_a, case, "extend", reason="Complex investigation with three authorities"
+    )
+    assert response.status_code == 302
     case.refresh_from_db()
     assert case.feedback_extended_until is not None and case.acknowledged_on is not None
     assert (case.feedback_extended_until - case.acknowledged_on).days >= 181
     assert case.feedback_due == case.feedback_extended_until
+
+
+# --- the side transitions (WF-1): every edge off the main path -----------------------------
+
+MAIN_PATH = [
+    ("acknowledge", {"message": "Received."}),
+    ("scope", {"in_scope": "yes", "reason": "HinSchG § 2 applies"}),
+    ("move", {"status": "plausibility"}),
+    ("move", {"status": "investigation"}),
+    ("move", {"status": "measures"}),
+    ("feedback", {"message": "We acted."}),
+]
+REACHED_AFTER = {
+    Case.Status.SCOPE_CHECKED: 2,
+    Case.Status.PLAUSIBILITY: 3,
+    Case.Status.INVESTIGATION: 4,
+    Case.Status.FEEDBACK_GIVEN: 6,
+}
+ON_THE_MAIN_PATH = {
+    ("received", "acknowledged"),
+    ("acknowledged", "scope_checked"),
+    ("scope_checked", "plausibility"),
+    ("plausibility", "investigation"),
+    ("investigation", "measures"),
+    ("measures", "feedback_given"),
+    ("feedback_given", "closed"),
+}
+SIDE_STEPS = {
+    ("scope_checked", "closed"): ("close", {"outcome": "not_substantiated"}, "case.closed"),
+    ("plausibility", "feedback_given"): ("feedback", {"message": "Done."}, "case.feedback_given"),
+    ("plausibility", "closed"): ("close", {"outcome": "not_substantiated"}, "case.closed"),
+    ("investigation", "feedback_given"): ("feedback", {"message": "Done."}, "case.feedback_given"),
+    ("investigation", "closed"): ("close", {"outcome": "substantiated"}, "case.closed"),
+    ("measures", "closed"): ("close", {"outcome": "substantiated"}, "case.closed"),
+    ("feedback_given", "investigation"): (
+        "move",
+        {"status": "investigation"},
+        "case.status_changed",
+    ),
+    ("feedback_given", "measures"): ("move", {"status": "measures"}, "case.status_changed"),
+}
+
+
+def test_the_side_steps_listed_here_are_every_edge_off_the_main_path() -> None:
+    from intake.models import ALLOWED_TRANSITIONS
+
+    edges = {(str(a), str(b)) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
+    assert edges - ON_THE_MAIN_PATH == set(SIDE_STEPS)
+
+
+@pytest.mark.parametrize(("edge"), sorted(SIDE_STEPS))
+@pytest.mark.django_db
+def test_each_side_transition(world_a: World, edge: tuple[str, str]) -> None:
+    source, target = edge
+    lead, case, _receipt = filed_case(world_a)
+    steps = MAIN_PATH[: REACHED_AFTER.get(Case.Status(source), 5)]
+    for action, data in steps:
+        assert act(lead, world_a, case, action, **data).status_code == 302, action
+    case.refresh_from_db()
+    assert case.status == source
+    action, data, verb = SIDE_STEPS[edge]
+    response = act(lead, world_a, case, action, **data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    case.refresh_from_db()
+    assert case.status == target
+    last = AuditEvent.objects.filter(case_public_id=case.public_id).order_by("-sequence").first()
+    assert last is not None and last.verb == verb and last.actor == world_a.handler
+    if target == Case.Status.CLOSED:
+        assert case.closed_on is not None and case.delete_on is not None
+
+
+def test_every_other_move_is_refused() -> None:
+    from intake.models import ALLOWED_TRANSITIONS
+
+    for source in Case.Status:
+        for target in Case.Status:
+            allowed = target in ALLOWED_TRANSITIONS[source]
+            assert Case(status=source).can_move_to(target) == allowed, (source, target)

@@ -17,7 +17,7 @@ from django.test import Client
 
 from casework.audit import audit_verify
 from casework.models import AuditEvent
-from casework.reminders import schedule_reminders
+from casework.tasks import queue_deadline_reminders
 from console import offices
 from intake.models import Case, CaseRecord
 from tests.casework.helpers import case_url, filed_case
@@ -262,7 +262,7 @@ def run_reminders(django_capture_on_commit_callbacks: Any) -> Callable[[], list[
     def go() -> list[str]:
         before = len(mail.outbox)
         with django_capture_on_commit_callbacks(execute=True):
-            schedule_reminders()
+            queue_deadline_reminders()
         return sorted(address for m in mail.outbox[before:] for address in m.to)
 
     return go

@@ -210,9 +210,9 @@ def test_there_is_a_favicon(world_a: World, path: str) -> None:
 
 @pytest.mark.django_db
 def test_tenant_host_serves_the_favicon(world_a: World) -> None:
-    from whistle.tenants.models import TenantHostname
-
     from django.utils import timezone
+
+    from whistle.tenants.models import TenantHostname
 
     TenantHostname.objects.create(
         tenant=world_a.tenant, hostname="hinweise.alpha.example", verified_at=timezone.now()

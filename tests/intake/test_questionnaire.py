@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from intake.models import Questionnaire
-from intake.questionnaire import QuestionnaireError, default_definition_json, parse, step_form
+from intake.questionnaire import QuestionnaireError, StepForm, default_definition_json, parse
 from intake.services import questionnaire_current, questionnaire_import
 from tests.fixtures import World
 
@@ -86,10 +86,10 @@ def test_conditions_are_evaluated_on_the_server() -> None:
     assert definition.visible_answers(answers)["how_known_other"] == "smuggled in"
     step = definition.steps[1]
     # A condition that holds makes its question required.
-    form = step_form(step, definition, data={"how_known": "other"})
+    form = StepForm(step, definition, data={"how_known": "other"})
     assert not form.is_valid()
     assert "how_known_other" in form.errors
-    form = step_form(step, definition, data={"how_known": "told", "how_known_other": "ignored"})
+    form = StepForm(step, definition, data={"how_known": "told", "how_known_other": "ignored"})
     assert form.is_valid(), form.errors
     assert "how_known_other" not in form.cleaned_data
 
