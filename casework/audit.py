@@ -62,6 +62,7 @@ VERBS: frozenset[str] = frozenset(
         "case.exported",
         "case.note_added",
         "case.message_sent",
+        "case.file_sent",
         "case.deleted",
         "case.attachment_deleted",
         "case.legal_hold",

@@ -18,6 +18,7 @@ VERB_LABELS: dict[str, Promise] = {
     "case.exported": _("exported the case"),
     "case.note_added": _("added a note"),
     "case.message_sent": _("wrote to the reporter"),
+    "case.file_sent": _("sent a file to the reporter"),
     "case.deleted": _("deleted the case"),
     "case.attachment_deleted": _("deleted a file"),
     "case.legal_hold": _("changed the legal hold"),

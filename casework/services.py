@@ -5,6 +5,7 @@ handler-recorded reports. Every change of a case writes an audit event in the sa
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +17,9 @@ import crypto
 from casework.audit import audit_record
 from casework.models import CaseExclusion, Note
 from chat.models import Message
-from chat.services import message_post
+from chat.services import MAX_BODY, message_post
 from intake import services as intake_services
+from intake.drafts import DraftFile
 from intake.models import Case, tenant_today
 from whistle.accounts.models import User
 from whistle.tenants.models import Membership
@@ -248,6 +250,33 @@ def _exclude(*, case: Case, actor: User, user: User, kind: str) -> None:
             case.save(update_fields=fields)
         verb = "case.recused" if kind == CaseExclusion.Kind.RECUSAL else "case.excluded"
         _audit(case, actor, verb, "user", str(user.public_id))
+
+
+# --- replies to the reporter ---------------------------------------------------------------
+
+
+def case_reply(
+    *, case: Case, actor: User, case_key: bytes, body: str, files: Sequence[DraftFile] = ()
+) -> Message:
+    """A handler's message to the reporter's mailbox, with files already cleaned of metadata
+    and encrypted under the case key (``casework.replies.reply_files_receive``). One audit
+    event for the message and one per file, in the message's transaction."""
+    body = body.strip()[:MAX_BODY]
+    if not body and not files:
+        raise WorkflowError(_("Write a message or add a file."))
+    with transaction.atomic():
+        message = message_post(
+            case=case,
+            case_key=case_key,
+            side=Message.Side.OFFICE,
+            author=actor,
+            body=body,
+            files=files,
+        )
+        _audit(case, actor, "case.message_sent", "message", str(message.public_id))
+        for file in files:
+            _audit(case, actor, "case.file_sent", "attachment", file.id)
+    return message
 
 
 # --- notes and identity ---------------------------------------------------------------------

@@ -22,14 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import crypto
-from casework import flood, retention, services
+from casework import flood, replies, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
 from casework.models import DeletionProposal
 from chat.models import Message
-from chat.services import MAX_BODY, message_post, messages_for
+from chat.services import messages_for
 from intake import services as intake_services
-from intake.attachments import attachment_open
+from intake.attachments import attachment_open, attachments_abandon
 from intake.models import Case, tenant_today
 from intake.questionnaire import localised, render_answers
 from whistle.accounts.decorators import staff_required
@@ -355,18 +355,22 @@ def _act_note(request: StaffRequest, m: Membership, case: Case, key: bytes) -> N
 
 
 def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
-    body = request.POST.get("body", "").strip()[:MAX_BODY]
-    if not body:
-        raise services.WorkflowError(_("Write a message first."))
-    message_post(case=case, case_key=key, side=Message.Side.OFFICE, author=request.user, body=body)
-    audit_record(
-        tenant=case.tenant,
-        actor=request.user,
-        verb="case.message_sent",
-        object_type="case",
-        object_id=str(case.public_id),
-        case=case,
-    )
+    received = replies.reply_files_receive(request, case=case, case_key=key)
+    if received.problems:
+        # Nothing is sent: the page comes back with the text kept and says which file and why.
+        attachments_abandon(received.files)
+        raise services.WorkflowError(" ".join(received.problems))
+    try:
+        services.case_reply(
+            case=case,
+            actor=request.user,
+            case_key=key,
+            body=request.POST.get("body", ""),
+            files=received.files,
+        )
+    except BaseException:
+        attachments_abandon(received.files)  # best effort; what it cannot remove the purge will
+        raise
     messages.success(request, _("Your message was sent to the reporter's mailbox."))
 
 
