@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("whistle", "intake", "casework", "chat", "crypto")
+SOURCE_DIRS = ("whistle", "intake", "casework", "chat", "console", "crypto")
 CATALOGUE = Path("whistle", "locale", "de", "LC_MESSAGES")
 COMMITTED_PO = ROOT / CATALOGUE / "django.po"
 COMMITTED_MO = ROOT / CATALOGUE / "django.mo"
