@@ -7,6 +7,9 @@ from typing import Any
 from django.dispatch import receiver
 
 from casework.audit import audit_record
+from casework.disclosure import disclosure_answer_audit
+from intake.disclosures import disclosure_answered
+from intake.models import Case, Disclosure
 from whistle.keys.signals import key_event
 
 
@@ -19,3 +22,11 @@ def audit_key_event(sender: object, **event: Any) -> None:
         object_type=event["object_type"],
         object_id=event["object_id"],
     )
+
+
+@receiver(disclosure_answered)
+def audit_disclosure_answer(
+    sender: object, *, case: Case, disclosure: Disclosure, **kwargs: Any
+) -> None:
+    """The reporter's answer to a request for consent, in the answer's transaction."""
+    disclosure_answer_audit(case=case, disclosure=disclosure)

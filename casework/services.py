@@ -5,6 +5,7 @@ handler-recorded reports. Every change of a case writes an audit event in the sa
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from chat.models import Message
 from chat.services import MAX_BODY, message_post
 from intake import services as intake_services
 from intake.drafts import DraftFile
-from intake.models import Case, tenant_today
+from intake.models import Case, Disclosure, tenant_today
 from whistle.accounts.models import User
 from whistle.tenants.models import Membership
 
@@ -320,23 +321,44 @@ def notes_for(*, case: Case, case_key: bytes) -> list[NoteView]:
 
 
 def case_reveal_identity(
-    *, case: Case, actor: User, case_key: bytes, reason: str
+    *, case: Case, actor: User, case_key: bytes, disclosure_id: str
 ) -> dict[str, str]:
-    """Show the reporter's contact details, on purpose and with a reason, audited (CF-2)."""
-    if not reason.strip():
-        raise WorkflowError(_("Please give the reason for looking at the contact details."))
+    """Show the reporter's contact details to pass them on in one allowed disclosure (CF-2,
+    CF-4, HinSchG § 9): the reporter consented to it, or a statutory ground was recorded with
+    the notice the law requires (``casework.disclosure``). The disclosure is marked carried out
+    and serves no second time; audited."""
     contact = intake_services.case_contact(case=case, case_key=case_key)
     if contact is None:
         raise WorkflowError(_("The reporter gave no contact details."))
+    try:
+        disclosure_uuid = uuid.UUID(disclosure_id)
+    except ValueError:
+        disclosure_uuid = None
     with transaction.atomic():
-        note_add(
-            case=case,
-            actor=actor,
-            case_key=case_key,
-            body=_("Contact details viewed: %(reason)s") % {"reason": reason.strip()},
-            audit=False,
+        disclosure = (
+            Disclosure.objects.select_for_update()
+            .filter(case=case, public_id=disclosure_uuid)
+            .first()
+            if disclosure_uuid is not None
+            else None
         )
-        _audit(case, actor, "case.identity_revealed")
+        if disclosure is None:
+            raise WorkflowError(
+                _(
+                    "Choose the disclosure the contact details are for: one the reporter "
+                    "consented to, or one on a recorded legal ground."
+                )
+            )
+        if disclosure.state != Disclosure.State.ALLOWED:
+            raise WorkflowError(
+                _("This disclosure cannot be carried out: %(state)s.")
+                % {"state": disclosure.get_state_display()}
+            )
+        disclosure.state = Disclosure.State.DISCLOSED
+        disclosure.disclosed_by = actor
+        disclosure.disclosed_on = tenant_today(case.tenant)
+        disclosure.save(update_fields=["state", "disclosed_by", "disclosed_on"])
+        _audit(case, actor, "case.identity_disclosed", "disclosure", str(disclosure.public_id))
     return contact
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from intake.models import Attachment, Case, Questionnaire
+from intake.models import Attachment, Case, Disclosure, Questionnaire
 from whistle.tenants.models import Office, Tenant
 
 
@@ -43,6 +43,16 @@ def access_reporter_attachment(*, case: Case, attachment_id: str) -> Attachment 
         return None
     return Attachment.objects.filter(
         case=case, public_id=attachment_uuid, side=Attachment.Side.OFFICE
+    ).first()
+
+
+def access_reporter_disclosure(*, case: Case, disclosure_id: str) -> Disclosure | None:
+    """A request for consent of this case (the mailbox session's case), or None."""
+    disclosure_uuid = _uuid(disclosure_id)
+    if disclosure_uuid is None:
+        return None
+    return Disclosure.objects.filter(
+        case=case, public_id=disclosure_uuid, basis=Disclosure.Basis.CONSENT
     ).first()
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from intake.views import landing, mailbox, mailbox_files, report
+from intake.views import consent, landing, mailbox, mailbox_files, report
 
 app_name = "intake"
 
@@ -25,4 +25,5 @@ urlpatterns = [
         mailbox_files.mailbox_file_view,
         name="mailbox_file",
     ),
+    path("mailbox/consent/<uuid:disclosure_id>/", consent.consent_view, name="consent"),
 ]
