@@ -379,6 +379,7 @@ def case_file(*, case: Case, case_key: bytes, actor: User, redactor: Redactor) -
         "notes": notes,
         "audit": _events(case, redactor),
         "disclosures": case_logs.disclosure_log(case, case_key, redactor),
+        "handovers": case_logs.handover_log(case, case_key, redactor),
     }
     return CaseFile(files=files, context=context)
 

@@ -25,6 +25,7 @@ import crypto
 from casework import disclosure_views, flood, replies, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
+from casework.case_logs import handovers_for
 from casework.models import DeletionProposal
 from chat.models import Message
 from chat.services import messages_for
@@ -248,6 +249,7 @@ def _render_case(
         "ack_text": default_acknowledgement(case),
         "disclosures": disclosures_for_office(case=case, case_key=key),
         "grounds": Disclosure.Ground.choices,
+        "handovers": handovers_for(case=case, case_key=key),
         "proposals": DeletionProposal.objects.filter(
             case=case, approved_by__isnull=True
         ).select_related("proposed_by"),

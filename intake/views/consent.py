@@ -16,8 +16,6 @@ from whistle.http import TenantRequest
 
 
 def consent_view(request: TenantRequest, disclosure_id: str) -> HttpResponse:
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     tenant = reporter_tenant(request)
     session = mailbox_session(request, tenant)
     if session is None:
@@ -27,6 +25,8 @@ def consent_view(request: TenantRequest, disclosure_id: str) -> HttpResponse:
     disclosure = access_reporter_disclosure(case=case, disclosure_id=disclosure_id)
     if disclosure is None:
         raise Http404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     answer = request.POST.get("answer", "")
     if answer not in ("consent", "refuse"):
         messages.error(request, _("Choose whether you consent or refuse."))

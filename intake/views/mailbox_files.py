@@ -17,8 +17,6 @@ from whistle.http import TenantRequest
 
 
 def mailbox_file_view(request: TenantRequest, attachment_id: str) -> HttpResponse:
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     tenant = reporter_tenant(request)
     session = mailbox_session(request, tenant)
     if session is None:
@@ -27,6 +25,8 @@ def mailbox_file_view(request: TenantRequest, attachment_id: str) -> HttpRespons
     attachment = access_reporter_attachment(case=case, attachment_id=attachment_id)
     if attachment is None:
         raise Http404
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     meta = services.attachment_views(case=case, case_key=key, attachments=[attachment])[0].meta
     response: HttpResponse = StreamingHttpResponse(  # type: ignore[assignment]
         attachment_open(
