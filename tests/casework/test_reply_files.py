@@ -173,3 +173,19 @@ def test_file_over_the_tenants_limit_is_refused_and_the_text_kept(world_a: World
     # An empty reply is refused with a message as well.
     response = reply(lead, world_a, case, "  ", [])
     assert "Write a message or add a file." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_reporter_socket_renders_the_download_under_its_own_prefix(world_a: World) -> None:
+    """A socket has no request whose prefix ``reverse`` could use: the consumer passes the
+    prefix its socket was opened under (chat.consumers), and the link goes there."""
+    from chat.rendering import message_html
+    from chat.services import messages_for
+
+    _lead, case, _receipt, key = reply_with_evidence(world_a)
+    (view,) = messages_for(case=case, case_key=key, viewer_side=Message.Side.REPORTER)
+    html = message_html(view, "reporter", "/t/alpha/")
+    for attachment in view.attachments:
+        assert f'href="/t/alpha/mailbox/files/{attachment.attachment.public_id}/"' in html
+    office_html = message_html(view, "office")
+    assert "/staff/offices/" in office_html and "mailbox/files" not in office_html
