@@ -9,17 +9,17 @@
 - ``casework.services.case_reveal_identity`` then shows the contact details for one allowed
   disclosure and marks it disclosed; a consent or ground serves that one disclosure only.
 
-Each step writes its audit event in its transaction; the reporter's answer is audited by
+Each step goes through ``casework.changes.case_change`` (the case row locked, the audit event
+in the same transaction); the reporter's answer is audited by
 ``casework.receivers`` on ``intake.disclosures.disclosure_answered``.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from casework.audit import audit_record
-from casework.services import WorkflowError
+from casework.changes import CaseChange, WorkflowError, case_change
 from chat.models import Message
 from chat.services import MAX_BODY, message_post
 from intake.disclosures import details_encrypt
@@ -32,15 +32,8 @@ NOTICE_SEND = "send"
 NOTICE_WITHHOLD = "withhold"
 
 
-def _audit(case: Case, actor: User | None, verb: str, disclosure: Disclosure) -> None:
-    audit_record(
-        tenant=case.tenant,
-        actor=actor,
-        verb=verb,
-        object_type="disclosure",
-        object_id=str(disclosure.public_id),
-        case=case,
-    )
+def _record(change: CaseChange, verb: str, disclosure: Disclosure) -> None:
+    change.record(verb, object_type="disclosure", object_id=str(disclosure.public_id))
 
 
 def _recipient_and_purpose(recipient: str, purpose: str) -> tuple[str, str]:
@@ -64,7 +57,9 @@ def disclosure_request_consent(
     recipient, purpose = _recipient_and_purpose(recipient, purpose)
     if not case.is_open:
         raise WorkflowError(_("The case is closed."))
-    with transaction.atomic():
+    with case_change(case=case, actor=actor) as change:
+        if not case.is_open:  # read under the lock
+            raise WorkflowError(_("The case is closed."))
         disclosure = Disclosure(
             case=case,
             basis=Disclosure.Basis.CONSENT,
@@ -74,7 +69,7 @@ def disclosure_request_consent(
         )
         details_encrypt(case, case_key, disclosure, {"recipient": recipient, "purpose": purpose})
         disclosure.save()
-        _audit(case, actor, "disclosure.consent_requested", disclosure)
+        _record(change, "disclosure.consent_requested", disclosure)
     return disclosure
 
 
@@ -134,7 +129,7 @@ def disclosure_record_ground(
         details["withheld_reason"] = withheld_reason[:MAX_FIELD]
     else:
         raise WorkflowError(_("Choose whether the reporter is informed beforehand."))
-    with transaction.atomic():
+    with case_change(case=case, actor=actor) as change:
         disclosure = Disclosure(
             case=case,
             basis=Disclosure.Basis.GROUND,
@@ -146,7 +141,7 @@ def disclosure_record_ground(
         )
         details_encrypt(case, case_key, disclosure, details)
         disclosure.save()
-        _audit(case, actor, "disclosure.ground_recorded", disclosure)
+        _record(change, "disclosure.ground_recorded", disclosure)
         if notice == NOTICE_SEND:
             message_post(
                 case=case,
@@ -155,9 +150,9 @@ def disclosure_record_ground(
                 author=actor,
                 body=notice_text,
             )
-            _audit(case, actor, "disclosure.notice_sent", disclosure)
+            _record(change, "disclosure.notice_sent", disclosure)
         else:
-            _audit(case, actor, "disclosure.notice_withheld", disclosure)
+            _record(change, "disclosure.notice_withheld", disclosure)
     return disclosure
 
 
@@ -168,4 +163,12 @@ def disclosure_answer_audit(*, case: Case, disclosure: Disclosure) -> None:
         if disclosure.state == Disclosure.State.ALLOWED
         else "disclosure.consent_refused"
     )
-    _audit(case, None, verb, disclosure)
+    # In the answer's transaction, which holds the case's row lock already (intake.disclosures).
+    audit_record(
+        tenant=case.tenant,
+        actor=None,
+        verb=verb,
+        object_type="disclosure",
+        object_id=str(disclosure.public_id),
+        case=case,
+    )

@@ -17,15 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 import crypto
-from casework.audit import audit_record
 from casework.case_logs import HANDOVER_RECORD as RECORD_KIND
+from casework.changes import WorkflowError, case_change
 from casework.export import (
     MIN_PHRASE_LENGTH,
     Redactor,
@@ -35,7 +34,6 @@ from casework.export import (
     html_to_pdf,
 )
 from casework.models import Handover
-from casework.services import WorkflowError
 from intake import services as intake_services
 from intake.models import Case, tenant_today
 from intake.services import record_context
@@ -142,16 +140,11 @@ def case_hand_over(
         "files": [{"id": f_id, "name": names.get(f_id, "")} for f_id in file_ids],
     }
     try:
-        with transaction.atomic():
+        with case_change(case=case, actor=actor) as change:
             _encrypt(case, case_key, handover, details)
             handover.save()
-            audit_record(
-                tenant=case.tenant,
-                actor=actor,
-                verb="case.handed_over",
-                object_type="handover",
-                object_id=str(handover.public_id),
-                case=case,
+            change.record(
+                "case.handed_over", object_type="handover", object_id=str(handover.public_id)
             )
     except BaseException:
         if spool is not None:

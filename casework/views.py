@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
-from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -117,20 +116,7 @@ def inbox_cases(
     elif show == "unassigned":
         cases = cases.filter(assignee__isnull=True)
     elif show == "overdue":
-        cases = cases.filter(
-            Q(acknowledged_on__isnull=True, received_on__lt=today - relativedelta(days=7))
-            | Q(feedback_given_on__isnull=True, feedback_extended_until__lt=today)
-            | Q(
-                feedback_given_on__isnull=True,
-                feedback_extended_until__isnull=True,
-                acknowledged_on__lt=today - relativedelta(months=3),
-            )
-            | Q(
-                feedback_given_on__isnull=True,
-                acknowledged_on__isnull=True,
-                received_on__lt=today - relativedelta(months=3, days=7),
-            )
-        ).exclude(status=Case.Status.CLOSED)
+        cases = cases.overdue(today)
     order = ("received_on", "id") if params.get("sort") == "oldest" else ("-received_on", "-id")
     return cases.order_by(*order)
 
@@ -366,7 +352,7 @@ def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> 
         attachments_abandon(received.files)
         raise services.WorkflowError(" ".join(received.problems))
     try:
-        services.case_reply(
+        services.case_message_send(
             case=case,
             actor=request.user,
             case_key=key,

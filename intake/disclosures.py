@@ -87,6 +87,9 @@ def disclosure_answer(*, case: Case, disclosure: Disclosure, consent: bool) -> D
     """The reporter consents to this one disclosure, or refuses it. Only a request still
     waiting can be answered; the answer is final (a new disclosure needs a new request)."""
     with transaction.atomic():
+        # The case row first, as every change of a case takes it (casework.changes): a
+        # handler carrying out a disclosure at the same moment waits, or is waited for.
+        Case.objects.select_for_update(no_key=True).filter(pk=case.pk).first()
         locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk, case=case)
         if locked.state != Disclosure.State.REQUESTED:
             raise DisclosureStateError

@@ -25,6 +25,7 @@ from intake.models import (
     tenant_today,
 )
 from intake.questionnaire import Definition, default_definition_json, parse
+from intake.signals import case_filed
 from whistle import rls
 from whistle.accounts.models import User
 from whistle.db import db_release
@@ -274,6 +275,7 @@ def _file(
             attachments_create(
                 case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
             )
+            case_filed.send(sender=Case, case=case)
             if also is not None:
                 also(case)
     except IntegrityError:
