@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 from PIL import ImageFile
 
 import crypto
+from casework import case_logs
 from casework.audit import audit_record, events_for_case
 from casework.audit_labels import verb_label
 from casework.services import notes_for
@@ -377,6 +378,8 @@ def case_file(*, case: Case, case_key: bytes, actor: User, redactor: Redactor) -
         "conversation": _conversation(case, case_key, files, redactor),
         "notes": notes,
         "audit": _events(case, redactor),
+        "disclosures": case_logs.disclosure_log(case, case_key, redactor),
+        "handovers": case_logs.handover_log(case, case_key, redactor),
     }
     return CaseFile(files=files, context=context)
 

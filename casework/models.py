@@ -204,3 +204,39 @@ class DeletionProposal(models.Model):
 
     def __str__(self) -> str:
         return f"proposal to delete {self.target} {self.target_id}"
+
+
+class Handover(models.Model):
+    """A redacted dossier of the case handed to a named recipient (WF-4, CF-3): what was
+    handed to whom and when. The recipient's name and the list of files included (with their
+    names) are case content: an encrypted record under the case key (``details_ciphertext``,
+    casework.handover). The dossier itself is not kept: it can be made again from the case."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", _("the organisation's unit that must act")
+        AUTHORITY = "authority", _("an authority")
+        INVESTIGATOR = "investigator", _("an investigator")
+        OTHER = "other", _("someone else")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="handovers")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # {"recipient": str, "files": [{"id": public id, "name": str}, …]}
+    details_ciphertext = models.BinaryField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handed_on = models.DateField()
+    with_conversation = models.BooleanField(default=False)
+    with_notes = models.BooleanField(default=False)
+    file_count = models.PositiveIntegerField(default=0)
+    redaction_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"hand-over {self.public_id}"

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from casework.audit import audit_record
+from casework.disclosure import disclosure_answer_audit
 from casework.notices import queue_office_notices
 from casework.tasks import notify_office
 from chat.signals import reporter_messages_posted
-from intake.models import Case
+from intake.disclosures import disclosure_answered
+from intake.models import Case, Disclosure
 from intake.signals import case_filed
 from whistle.keys.signals import key_event
 from whistle.tenants.signals import directory_event
@@ -56,3 +58,11 @@ def audit_case_filed(sender: object, case: Case, **kwargs: Any) -> None:
 @receiver(reporter_messages_posted)
 def queue_notices(sender: object, case_public_ids: set[str], **kwargs: Any) -> None:
     transaction.on_commit(partial(queue_office_notices, case_public_ids, queue=notify_office.delay))
+
+
+@receiver(disclosure_answered)
+def audit_disclosure_answer(
+    sender: object, *, case: Case, disclosure: Disclosure, **kwargs: Any
+) -> None:
+    """The reporter's answer to a request for consent, in the answer's transaction."""
+    disclosure_answer_audit(case=case, disclosure=disclosure)

@@ -6,6 +6,7 @@ case row locked, the state checked under the lock, the audit event in the same t
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +19,10 @@ from casework.models import CaseExclusion
 from casework.notes import NoteView, note_add, note_create, notes_for
 from casework.retention.policy import case_schedule_deletion
 from chat.models import Message
-from chat.services import message_post
+from chat.services import MAX_BODY, message_post
 from intake import services as intake_services
 from intake.drafts import DraftFile
-from intake.models import Case, tenant_today
+from intake.models import Case, Disclosure, tenant_today
 from whistle.accounts.models import User
 from whistle.tenants.models import Membership
 
@@ -247,6 +248,9 @@ def _exclude(*, case: Case, actor: User, user: User, kind: str) -> None:
             case.save(update_fields=fields)
 
 
+# --- replies to the reporter ---------------------------------------------------------------
+
+
 # --- notes and identity ---------------------------------------------------------------------
 
 
@@ -263,10 +267,13 @@ def case_message_send(
     announce: bool = True,
 ) -> Message:
     """A handler writes to the reporter (the case page's form, or the case's socket:
-    ``casework.consumers``, which announces on its own event loop: ``announce=False``)."""
-    body = body.strip()
-    if not body:
-        raise WorkflowError(_("Write a message first."))
+    ``casework.consumers``, which announces on its own event loop: ``announce=False``).
+    ``files`` are already cleaned of metadata and encrypted under the case key
+    (``casework.replies.reply_files_receive``): one audit event for the message and one per
+    file."""
+    body = body.strip()[:MAX_BODY]
+    if not body and not files:
+        raise WorkflowError(_("Write a message or add a file."))
     with case_change(case=case, actor=actor) as change:
         sent = message_post(
             case=case,
@@ -278,24 +285,51 @@ def case_message_send(
             announce=announce,
         )
         change.record("case.message_sent", object_type="message", object_id=str(sent.public_id))
+        for file in files:
+            change.record("case.file_sent", object_type="attachment", object_id=file.id)
     return sent
 
 
 def case_reveal_identity(
-    *, case: Case, actor: User, case_key: bytes, reason: str
+    *, case: Case, actor: User, case_key: bytes, disclosure_id: str
 ) -> dict[str, str]:
-    """Show the reporter's contact details, on purpose and with a reason, audited (CF-2)."""
-    if not reason.strip():
-        raise WorkflowError(_("Please give the reason for looking at the contact details."))
+    """Show the reporter's contact details to pass them on in one allowed disclosure (CF-2,
+    CF-4, HinSchG § 9): the reporter consented to it, or a statutory ground was recorded with
+    the notice the law requires (``casework.disclosure``). The disclosure is marked carried out
+    and serves no second time; audited."""
     contact = intake_services.case_contact(case=case, case_key=case_key)
     if contact is None:
         raise WorkflowError(_("The reporter gave no contact details."))
-    with case_change(case=case, actor=actor, verb="case.identity_revealed"):
-        note_create(
-            case=case,
-            actor=actor,
-            case_key=case_key,
-            body=_("Contact details viewed: %(reason)s") % {"reason": reason.strip()},
+    try:
+        disclosure_uuid = uuid.UUID(disclosure_id)
+    except ValueError:
+        disclosure_uuid = None
+    with case_change(case=case, actor=actor) as change:
+        disclosure = (
+            Disclosure.objects.select_for_update()
+            .filter(case=case, public_id=disclosure_uuid)
+            .first()
+            if disclosure_uuid is not None
+            else None
+        )
+        if disclosure is None:
+            raise WorkflowError(
+                _(
+                    "Choose the disclosure the contact details are for: one the reporter "
+                    "consented to, or one on a recorded legal ground."
+                )
+            )
+        if disclosure.state != Disclosure.State.ALLOWED:
+            raise WorkflowError(
+                _("This disclosure cannot be carried out: %(state)s.")
+                % {"state": disclosure.get_state_display()}
+            )
+        disclosure.state = Disclosure.State.DISCLOSED
+        disclosure.disclosed_by = actor
+        disclosure.disclosed_on = tenant_today(case.tenant)
+        disclosure.save(update_fields=["state", "disclosed_by", "disclosed_on"])
+        change.record(
+            "case.identity_disclosed", object_type="disclosure", object_id=str(disclosure.public_id)
         )
     return contact
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework import export_views, flood_views, stats_views, views
+from casework import export_views, flood_views, handover_views, stats_views, views
 
 app_name = "casework"
 
@@ -41,6 +41,11 @@ urlpatterns = [
         "offices/<uuid:office_id>/cases/<uuid:case_id>/export/",
         export_views.export_view,
         name="export",
+    ),
+    path(
+        "offices/<uuid:office_id>/cases/<uuid:case_id>/handover/",
+        handover_views.handover_view,
+        name="handover",
     ),
     path(
         "offices/<uuid:office_id>/cases/<uuid:case_id>/files/<uuid:attachment_id>/",

@@ -21,15 +21,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import crypto
-from casework import flood, retention, services
+from casework import disclosure_views, flood, replies, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
+from casework.case_logs import handovers_for
 from casework.models import DeletionProposal
 from chat.models import Message
-from chat.services import MAX_BODY, messages_for
+from chat.services import messages_for
 from intake import services as intake_services
-from intake.attachments import attachment_open
-from intake.models import Case, tenant_today
+from intake.attachments import attachment_open, attachments_abandon
+from intake.disclosures import disclosures_for_office
+from intake.models import Case, Disclosure, tenant_today
 from intake.questionnaire import localised, render_answers
 from whistle.accounts.decorators import staff_required
 from whistle.accounts.models import User
@@ -231,6 +233,9 @@ def _render_case(
         "statuses": Case.Status,
         "outcomes": Case.Outcome.choices,
         "ack_text": default_acknowledgement(case),
+        "disclosures": disclosures_for_office(case=case, case_key=key),
+        "grounds": Disclosure.Ground.choices,
+        "handovers": handovers_for(case=case, case_key=key),
         "proposals": DeletionProposal.objects.filter(
             case=case, approved_by__isnull=True
         ).select_related("proposed_by"),
@@ -341,18 +346,31 @@ def _act_note(request: StaffRequest, m: Membership, case: Case, key: bytes) -> N
 
 
 def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
-    services.case_message_send(
-        case=case,
-        actor=request.user,
-        case_key=key,
-        body=request.POST.get("body", "").strip()[:MAX_BODY],
-    )
+    received = replies.reply_files_receive(request, case=case, case_key=key)
+    if received.problems:
+        # Nothing is sent: the page comes back with the text kept and says which file and why.
+        attachments_abandon(received.files)
+        raise services.WorkflowError(" ".join(received.problems))
+    try:
+        services.case_message_send(
+            case=case,
+            actor=request.user,
+            case_key=key,
+            body=request.POST.get("body", ""),
+            files=received.files,
+        )
+    except BaseException:
+        attachments_abandon(received.files)  # best effort; what it cannot remove the purge will
+        raise
     messages.success(request, _("Your message was sent to the reporter's mailbox."))
 
 
 def _act_reveal(request: StaffRequest, m: Membership, case: Case, key: bytes) -> HttpResponse:
     contact = services.case_reveal_identity(
-        case=case, actor=request.user, case_key=key, reason=request.POST.get("reason", "")
+        case=case,
+        actor=request.user,
+        case_key=key,
+        disclosure_id=request.POST.get("disclosure", ""),
     )
     return _render_case(request, m, case, key, contact=contact)
 
@@ -431,6 +449,8 @@ ACTIONS: dict[str, Action] = {
     "note": _act_note,
     "reply": _act_reply,
     "reveal": _act_reveal,
+    "request_consent": disclosure_views.act_request_consent,
+    "disclose_on_ground": disclosure_views.act_disclose_on_ground,
     "hold": _act_hold,
     "release": _act_release,
     "extend_retention": _act_extend_retention,

@@ -359,7 +359,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _render(self, view: MessageView) -> dict[str, str]:
         with translation.override(self.scope.get("language") or settings.LANGUAGE_CODE):
-            html = message_html(view, self.side)
+            # A reporter socket is opened at "<reporter prefix>ws/mailbox/": file links in
+            # its messages go under the same prefix.
+            prefix = str(self.scope.get("path", "/")).removesuffix("ws/mailbox/") or "/"
+            html = message_html(view, self.side, prefix)
         return {"type": "message", "id": str(view.message.public_id), "html": html}
 
 

@@ -13,7 +13,7 @@ import datetime
 import functools
 from html import escape
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import normalize_newlines
@@ -58,7 +58,20 @@ def _body(view: MessageView) -> str:
     return f'<div class="msg-body">{lines}</div>'
 
 
-def _files(view: MessageView, viewer_side: str) -> str:
+REPORTER_URLCONF = "whistle.urls_reporter"
+
+
+def _reporter_file_url(attachment_id: object, prefix: str | None) -> str:
+    """The mailbox download of an office file, under the tenant's prefix (``/t/<slug>/`` or a
+    tenant host's root): the script prefix of a reporter request, or the one a socket was
+    opened under (a socket has no request whose prefix ``reverse`` could use)."""
+    path = reverse(
+        "intake:mailbox_file", urlconf=REPORTER_URLCONF, kwargs={"attachment_id": attachment_id}
+    )
+    return (prefix or get_script_prefix()) + path.removeprefix(get_script_prefix())
+
+
+def _files(view: MessageView, viewer_side: str, prefix: str | None = None) -> str:
     if not view.attachments:
         return ""
     items = []
@@ -75,14 +88,18 @@ def _files(view: MessageView, viewer_side: str) -> str:
                 },
             )
             items.append(f'<li><a href="{escape(url)}" download>{name}</a></li>')
+        elif a.attachment.side == "office":
+            # The office's files are the reporter's to download (their own they have already).
+            url = _reporter_file_url(a.attachment.public_id, prefix)
+            items.append(f'<li><a href="{escape(url)}" download>{name}</a></li>')
         else:
             items.append(f"<li>{name}</li>")
     return f'<ul class="file-list">{"".join(items)}</ul>'
 
 
-def message_html(view: MessageView, viewer_side: str) -> SafeString:
+def message_html(view: MessageView, viewer_side: str, prefix: str | None = None) -> SafeString:
     """``<li>`` of one message as ``viewer_side`` ("reporter" or "office") sees it, in the
-    active language."""
+    active language; ``prefix``: the reporter pages' prefix where no request gives it."""
     public_id = view.message.public_id
     kind = "msg-mine" if view.mine else "msg-theirs"
     meta = (
@@ -92,5 +109,5 @@ def message_html(view: MessageView, viewer_side: str) -> SafeString:
     return mark_safe(  # noqa: S308 - every variable part above is escaped
         f'<li class="msg {kind}" id="msg-{public_id}" data-message-id="{public_id}">\n'
         f'  <p class="msg-meta">{meta}</p>\n'
-        f"  {_body(view)}\n  {_files(view, viewer_side)}\n</li>"
+        f"  {_body(view)}\n  {_files(view, viewer_side, prefix)}\n</li>"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from intake.models import Case, Questionnaire
+from intake.models import Attachment, Case, Disclosure, Questionnaire
 from whistle.tenants.models import Office, Tenant
 
 
@@ -33,6 +33,27 @@ def access_reporter_case(*, tenant: Tenant, case_id: str) -> Case | None:
         .filter(tenant=tenant, public_id=case_uuid, key_for_receipt__isnull=False)
         .first()
     )
+
+
+def access_reporter_attachment(*, case: Case, attachment_id: str) -> Attachment | None:
+    """A file the office sent to this case's reporter (the mailbox session's case), or None:
+    the reporter downloads the office's files, never another case's."""
+    attachment_uuid = _uuid(attachment_id)
+    if attachment_uuid is None:
+        return None
+    return Attachment.objects.filter(
+        case=case, public_id=attachment_uuid, side=Attachment.Side.OFFICE
+    ).first()
+
+
+def access_reporter_disclosure(*, case: Case, disclosure_id: str) -> Disclosure | None:
+    """A request for consent of this case (the mailbox session's case), or None."""
+    disclosure_uuid = _uuid(disclosure_id)
+    if disclosure_uuid is None:
+        return None
+    return Disclosure.objects.filter(
+        case=case, public_id=disclosure_uuid, basis=Disclosure.Basis.CONSENT
+    ).first()
 
 
 def access_questionnaire(*, tenant: Tenant, version: int) -> Questionnaire | None:

@@ -361,3 +361,89 @@ class AccessibilityFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"accessibility feedback {self.public_id}"
+
+
+class Disclosure(models.Model):
+    """One passing-on of the reporter's identity (HinSchG § 9, CF-4), and the reporter's
+    consent to it or the statutory ground that allows it without.
+
+    With consent (§ 9(3)): the office asks, naming recipient and purpose; the reporter consents
+    or refuses in the mailbox; a consent allows this one disclosure only. On a ground
+    (§ 9(2)): the office records the ground and, before disclosing, informs the reporter in
+    writing with the reasons (a message to the mailbox) — unless the prosecuting authority,
+    administrative authority or court said that this would jeopardise its proceedings; then
+    why is recorded instead. Recipient, purpose and that reason are case content: an
+    encrypted record under the case key (``details_ciphertext``). Lives here, below chat and
+    casework, because the reporter's mailbox shows and answers it (intake.disclosures)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
+
+    class Basis(models.TextChoices):
+        CONSENT = "consent", _("the reporter's consent")
+        GROUND = "ground", _("a statutory ground")
+
+    class Ground(models.TextChoices):
+        # HinSchG § 9(2) sentence 1, nos. 1-5.
+        CRIMINAL = (
+            "criminal",
+            _("criminal proceedings, at the request of the prosecuting authorities (§ 9(2) no. 1)"),
+        )
+        ADMINISTRATIVE = (
+            "administrative",
+            _(
+                "an order in administrative proceedings following the report, including an "
+                "administrative investigation (§ 9(2) no. 2)"
+            ),
+        )
+        COURT = "court", _("a court decision (§ 9(2) no. 3)")
+        BAFIN = (
+            "bafin",
+            _(
+                "BaFin as external reporting office, to its competent departments and the bodies "
+                "named in § 109a WpHG (§ 9(2) no. 4)"
+            ),
+        )
+        CARTEL_OFFICE = (
+            "cartel_office",
+            _(
+                "the Federal Cartel Office as external reporting office, to its competent "
+                "departments and the competent competition authority (§ 9(2) no. 5)"
+            ),
+        )
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("waiting for the reporter's answer")
+        REFUSED = "refused", _("refused by the reporter")
+        ALLOWED = "allowed", _("may be disclosed")
+        DISCLOSED = "disclosed", _("disclosed")
+
+    class Notice(models.TextChoices):
+        NONE = "", _("not needed (consent)")
+        SENT = "sent", _("reporter informed in writing beforehand")
+        WITHHELD = "withheld", _("not informed: it would jeopardise the proceedings")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="disclosures")
+    basis = models.CharField(max_length=16, choices=Basis.choices)
+    ground = models.CharField(max_length=32, choices=Ground.choices, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices)
+    notice = models.CharField(max_length=16, choices=Notice.choices, blank=True, default="")
+    # {"recipient", "purpose"} and, for a withheld notice, {"withheld_reason"}.
+    details_ciphertext = models.BinaryField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_on = models.DateField()
+    # Dates only, as everywhere on the reporter's side (DESIGN §5).
+    answered_on = models.DateField(null=True, blank=True)
+    disclosed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    disclosed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"disclosure {self.public_id}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from intake.views import landing, mailbox, report
+from intake.views import consent, landing, mailbox, mailbox_files, report
 
 app_name = "intake"
 
@@ -21,4 +21,10 @@ urlpatterns = [
     path("mailbox/", mailbox.mailbox_view, name="mailbox"),
     path("mailbox/message/", mailbox.message_view, name="message"),
     path("mailbox/logout/", mailbox.logout_view, name="mailbox_logout"),
+    path(
+        "mailbox/files/<uuid:attachment_id>/",
+        mailbox_files.mailbox_file_view,
+        name="mailbox_file",
+    ),
+    path("mailbox/consent/<uuid:disclosure_id>/", consent.consent_view, name="consent"),
 ]

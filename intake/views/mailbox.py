@@ -23,6 +23,7 @@ from chat.services import MAX_BODY, message_post, messages_for
 from intake import receipt_gate, services
 from intake.access import access_reporter_case
 from intake.attachments import attachment_receive_many, attachments_abandon, upload_problems
+from intake.disclosures import disclosures_for_reporter
 from intake.models import Case
 from intake.questionnaire import localised, render_answers
 from intake.views.common import reporter_tenant
@@ -194,6 +195,7 @@ def _mailbox_page(
             "idle_minutes": settings.REPORTER_IDLE_TIMEOUT // 60,
             "socket_path": f"{get_script_prefix()}ws/mailbox/",
             "limits": {"file": case.tenant.max_file_mb},
+            "disclosures": disclosures_for_reporter(case=case, case_key=key),
             **extra,
         },
     )

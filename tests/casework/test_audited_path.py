@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from casework import flood, notes, services
+from casework import disclosure, flood, notes, services
 from casework.changes import AuditMissing, WorkflowError, case_change
 from casework.models import AuditEvent, DeletionProposal, Note
 from casework.retention import policy, proposals
@@ -226,9 +226,23 @@ STEPS: list[Step] = [
     (
         "case_reveal_identity",
         lambda d: services.case_reveal_identity(
-            case=d.case, actor=d.lead, case_key=d.key, reason="Meeting asked for"
+            case=d.case,
+            actor=d.lead,
+            case_key=d.key,
+            disclosure_id=str(
+                disclosure.disclosure_record_ground(
+                    case=d.case,
+                    actor=d.lead,
+                    case_key=d.key,
+                    ground="court",
+                    recipient="Landgericht",
+                    purpose="Hearing",
+                    notice="send",
+                    notice_text="Court order of 1 December",
+                ).public_id
+            ),
         ),
-        {"case.identity_revealed"},
+        {"disclosure.ground_recorded", "case.identity_disclosed"},
     ),
     (
         "case_assign",
@@ -344,8 +358,16 @@ STEPS: list[Step] = [
     ),
 ]
 # Run elsewhere with their events checked: the first office keys and the recovery
-# (tests/keys), the discard pair of the flood list (below, on a case of their own).
-ELSEWHERE = {"office_keys_setup", "office_recover", "discard_propose", "discard_approve"}
+# (tests/keys), the discard pair of the flood list (below, on a case of their own), the lead's
+# "recovery key stored" confirmation (tests/console/test_setup.py; it changes a key row, not a
+# case-owned one).
+ELSEWHERE = {
+    "office_keys_setup",
+    "office_recover",
+    "discard_propose",
+    "discard_approve",
+    "office_recovery_stored",
+}
 
 
 def test_every_service_is_classified() -> None:

@@ -9,7 +9,7 @@ from django.test import Client
 
 from casework.models import AuditEvent, CaseExclusion, Note
 from chat.models import Message
-from intake.models import Case
+from intake.models import Case, Disclosure
 from tests.casework.helpers import case_url, filed_case
 from tests.fixtures import World, make_staff, staff_client
 from tests.intake.journey import open_mailbox, reporter
@@ -106,13 +106,17 @@ def test_notes_reveal_and_assignment(world_a: World) -> None:
     page = lead.get(case_url(world_a, case), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Call the site manager" in page
     assert "SENTINEL-name-Ada" not in page  # hidden until an explicit reveal
-    response = act(lead, world_a, case, "reveal", reason="")
+    # Only for a disclosure with a consent or a legal ground (tests/casework/test_disclosure.py).
+    response = act(lead, world_a, case, "reveal", disclosure="")
     assert "SENTINEL-name-Ada" not in response.content.decode()
-    response = act(lead, world_a, case, "reveal", reason="Reporter asked for a meeting")
+    ground = {"ground": "court", "recipient": "Landgericht", "purpose": "Hearing"}
+    act(lead, world_a, case, "disclose_on_ground", **ground, notice="send", notice_text="Order")
+    disclosure = Disclosure.objects.get(case=case)
+    response = act(lead, world_a, case, "reveal", disclosure=str(disclosure.public_id))
     assert "SENTINEL-name-Ada" in response.content.decode()
     assert (
         AuditEvent.objects.filter(
-            case_public_id=case.public_id, verb="case.identity_revealed"
+            case_public_id=case.public_id, verb="case.identity_disclosed"
         ).count()
         == 1
     )

@@ -202,3 +202,87 @@ def test_the_questionnaire_editor_is_the_own_tenant_admins_only(
     assert Questionnaire.objects.filter(tenant=b.tenant).count() == 1
     # B's own admin reaches it.
     assert staff_client(b.admin).get(base).status_code == 200
+
+
+# --- case actions and reporter pages with ids (issue 15) ------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_case_action_of_another_tenant_is_404(worlds: tuple[World, World]) -> None:
+    """The sweep above fills ``<slug:action>`` with one action; each one answers 404 alike."""
+    from casework.views import ACTIONS
+
+    a, b = worlds
+    with_case(a)
+    with_case(b)
+    client = staff_client(a.handler)
+    route = "/staff/offices/<uuid:office_id>/cases/<uuid:case_id>/do/<slug:action>/"
+    for action in ACTIONS:
+        url = fill(route, b).replace("/do/note/", f"/do/{action}/")
+        assert client.post(url, {"body": "x", "disclosure": "x"}).status_code == 404, action
+
+
+def reporter_routes() -> Iterator[str]:
+    """Every reporter page taking an id in its path."""
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> Iterator[str]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    for route in walk(get_resolver("whistle.urls_reporter").url_patterns, ""):
+        if "<uuid:" in route:
+            yield route
+
+
+REPORTER_ROUTES = sorted(set(reporter_routes()))
+
+
+def test_there_are_reporter_routes_with_ids() -> None:
+    assert REPORTER_ROUTES
+
+
+def with_office_objects(world: World) -> dict[str, str]:
+    """A case whose office sent a file and asks consent to a disclosure: the ids of both."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from intake.models import Attachment, Disclosure
+    from tests.casework.helpers import case_url, filed_case
+
+    lead, case, _receipt = filed_case(world)
+    files = [SimpleUploadedFile("answer.txt", b"the office's answer", "text/plain")]
+    lead.post(case_url(world, case, "do/reply/"), {"body": "See the file", "files": files})
+    lead.post(
+        case_url(world, case, "do/request_consent/"),
+        {"recipient": "Landgericht", "purpose": "Hearing"},
+    )
+    return {
+        "<uuid:attachment_id>": str(Attachment.objects.get(case=case, side="office").public_id),
+        "<uuid:disclosure_id>": str(Disclosure.objects.get(case=case).public_id),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", REPORTER_ROUTES)
+def test_another_reporter_session_gets_404(worlds: tuple[World, World], route: str) -> None:
+    from tests.intake.journey import base, open_mailbox, reporter, submit_report
+    from tests.keys.test_key_hierarchy import setup_keys
+
+    a, b = worlds
+    ids = with_office_objects(a)
+    path = route
+    for placeholder, value in ids.items():
+        path = path.replace(placeholder, value)
+    assert "<" not in path, f"{route}: give this id a value in with_office_objects"
+    other = reporter()
+    receipt, _page = submit_report(other, a)  # another report of the same tenant
+    open_mailbox(other, a, receipt)
+    setup_keys(b)
+    stranger = reporter()
+    b_receipt, _page = submit_report(stranger, b)  # a report of another tenant
+    open_mailbox(stranger, b, b_receipt)
+    for method in ("get", "post"):
+        assert getattr(other, method)(base(a) + path).status_code == 404, (method, route)
+        assert getattr(stranger, method)(base(b) + path).status_code == 404, (method, route)

@@ -380,6 +380,7 @@ def office_keys_setup(*, office: Office, actor: User, actor_private: bytes) -> c
 
 
 @transaction.atomic
+@transaction.atomic
 def office_recovery_stored(*, office: Office, actor: User) -> None:
     """The lead confirms having printed or written down the current recovery key and stored
     it safely (set-up checklist). Idempotent."""
