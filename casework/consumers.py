@@ -14,6 +14,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from casework.access import access_case
+from casework.changes import WorkflowError
 from casework.services import case_message_send
 from chat.consumers import Access, ConversationConsumer, SessionRequest
 from chat.events import staff_group
@@ -86,19 +87,22 @@ class HandlerConsumer(ConversationConsumer):
         user = self.scope.get("user")
         return (staff_group(user.pk),) if isinstance(user, User) else ()
 
-    async def store(self, access: Access, body: str) -> Message:
+    async def store(self, access: Access, body: str) -> Message | None:
         """Through ``casework.services.case_message_send``: the message and its audit event in
         one transaction under the case's lock (in a database thread; announced by ``_post``
-        from this event loop)."""
+        from this event loop). None when it was refused (the case is gone meanwhile)."""
         user = self.author()
         assert user is not None  # noqa: S101 - authenticated on connect
-        return await in_thread(
-            partial(
-                case_message_send,
-                case=access.case,
-                actor=user,
-                case_key=access.key,
-                body=body,
-                announce=False,
+        try:
+            return await in_thread(
+                partial(
+                    case_message_send,
+                    case=access.case,
+                    actor=user,
+                    case_key=access.key,
+                    body=body,
+                    announce=False,
+                )
             )
-        )
+        except WorkflowError:
+            return None

@@ -266,7 +266,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             for payload in await in_thread(partial(self._catch_up, content.get("after"))):
                 await self.send_json(payload)
 
-    async def store(self, access: Access, body: str) -> Message:
+    async def store(self, access: Access, body: str) -> Message | None:
         """Store a message written on this socket. Encrypting one message is cheaper than a
         thread hop: on the event loop; the insert joins the process's next batch
         (chat.live.Posts). (The handler's socket stores through casework's audited path.)"""
@@ -280,6 +280,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         access = self.access
         assert access is not None  # noqa: S101
         message = await self.store(access, body)
+        if message is None:
+            # Refused (the case is gone or changed meanwhile): look again, which closes the
+            # socket if access ended; the page then puts the text back into its form.
+            await self.recheck()
+            return
         recent_messages.add(message)
         # Stored: from here on nothing may keep the writer from being told "sent" (a resend
         # would store it twice). Publishing is best effort.

@@ -58,7 +58,11 @@ class SessionRules:
         return None
 
     def ended(self, session: Mapping[str, Any], now: float) -> Ended | None:
-        """Which limit, if any, the stored ``session`` has passed at ``now``."""
+        """Which limit, if any, the stored ``session`` has passed at ``now`` (the idle limit
+        first; a session without its login time is over)."""
+        seen = float(session.get(self.seen_key, 0))
+        if now - seen > self.idle():
+            return "idle"
         times = self.times(session)
         if times is None:
             return "absolute"

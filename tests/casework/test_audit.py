@@ -434,11 +434,22 @@ def test_concurrent_appends_get_unique_gapless_sequences(world_a: World) -> None
     assert audit_verify() == []
 
 
-def test_every_verb_has_a_label() -> None:
-    from casework.audit import VERBS
+def test_every_verb_has_a_label_in_both_languages() -> None:
+    """A verb is valid because it has a label (casework.audit_labels); each says something of
+    its own, in English and in German."""
+    from django.utils import translation
+
     from casework.audit_labels import VERB_LABELS
 
-    assert set(VERB_LABELS) == set(VERBS)
+    for language in ("en", "de"):
+        with translation.override(language):
+            labels = [str(label) for label in VERB_LABELS.values()]
+        assert len(set(labels)) == len(labels), language  # no two verbs read the same
+    with translation.override("de"):
+        german = {verb: str(label) for verb, label in VERB_LABELS.items()}
+    with translation.override("en"):
+        english = {verb: str(label) for verb, label in VERB_LABELS.items()}
+    assert [verb for verb in VERB_LABELS if german[verb] == english[verb]] == []
 
 
 @pytest.mark.django_db

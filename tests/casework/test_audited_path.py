@@ -117,6 +117,7 @@ class Desk:
     case: Case
     key: bytes
     spare: Case  # a second case, for the flood list and the exclusions
+    recovery: str = ""  # the office recovery key, once renewed
 
     def key_of(self, case: Case, user: User, client: Client) -> bytes:
         return case_key_for_office(case=case, user=user, handler_private=handler_private_of(client))
@@ -344,10 +345,23 @@ STEPS: list[Step] = [
     ),
     (
         "office_rotate_keys",
-        lambda d: key_services.office_rotate_keys(
-            office=d.world.office, actor=d.lead, actor_private=handler_private_of(d.lead_client)
+        lambda d: setattr(
+            d,
+            "recovery",
+            key_services.office_rotate_keys(
+                office=d.world.office,
+                actor=d.lead,
+                actor_private=handler_private_of(d.lead_client),
+            ).formatted,
         ),
         {"key.rotated"},
+    ),
+    (
+        "office_recover",
+        lambda d: key_services.office_recover(
+            office=d.world.office, actor=d.colleague, recovery_text=d.recovery
+        ),
+        {"key.recovered"},
     ),
     (
         "membership_remove",
@@ -357,17 +371,11 @@ STEPS: list[Step] = [
         {"member.removed"},
     ),
 ]
-# Run elsewhere with their events checked: the first office keys and the recovery
-# (tests/keys), the discard pair of the flood list (below, on a case of their own), the lead's
-# "recovery key stored" confirmation (tests/console/test_setup.py; it changes a key row, not a
-# case-owned one).
-ELSEWHERE = {
-    "office_keys_setup",
-    "office_recover",
-    "discard_propose",
-    "discard_approve",
-    "office_recovery_stored",
-}
+# Run elsewhere with their events checked: the first office keys (every desk's set-up,
+# tests/casework/test_handler_intake.py::test_key_events_are_audited), the discard pair of the
+# flood list (below, on a case of their own), the lead's "recovery key stored" confirmation
+# (tests/console/test_setup.py; it changes a key row, not a case-owned one).
+ELSEWHERE = {"office_keys_setup", "discard_propose", "discard_approve", "office_recovery_stored"}
 
 
 def test_every_service_is_classified() -> None:

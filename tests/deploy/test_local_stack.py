@@ -373,7 +373,7 @@ def test_the_whole_stack_with_real_workers(
     wait_for(
         lambda: bool(
             re.search(
-                r"chat\.tasks\.notify_office\[[^\]]+\] succeeded",
+                r"casework\.tasks\.notify_office\[[^\]]+\] succeeded",
                 stack.log("worker").split("exited with status", 1)[1],
             )
         ),
