@@ -67,6 +67,8 @@ VERBS: frozenset[str] = frozenset(
         "case.legal_hold",
         "case.feedback_extended",
         "case.handler_intake",
+        "case.label_set",
+        "case.label_removed",
         "case.set_aside",
         "case.restored",
         "key.office_created",

@@ -29,7 +29,9 @@ def send_reminder_mail(reminder_id: int) -> int:
     with transaction.atomic():
         reminder = (
             ReminderSent.objects.select_for_update(of=("self",))
-            .select_related("case__office", "case__assignee", "case__deputy", "office")
+            .select_related(
+                "case__office", "case__tenant", "case__assignee", "case__deputy", "office"
+            )
             .filter(pk=reminder_id)
             .first()
         )
@@ -62,6 +64,9 @@ def _mail_case_reminder(reminder: ReminderSent, case: Case) -> int:
                     "reminder": reminder,
                     "office": case.office,
                     "base_url": settings.WHISTLE_BASE_URL,
+                    # Only if the tenant allows it: a reference in a mailbox tells whoever
+                    # reads it that a case exists.
+                    "reference": case.reference if case.tenant.references_in_mail else "",
                 },
             )
         sent += send_mail(subject, body, None, [person.email])
