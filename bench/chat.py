@@ -123,9 +123,9 @@ def make_data(pairs: int) -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from intake.services import case_submit, questionnaire_current
-    from intake.views.mailbox import SEEN, VAULT_CASE, VAULT_KEY
     from whistle.accounts.models import User
     from whistle.keys.services import handler_key_unlock, office_keys_setup
+    from whistle.sessions import MAILBOX_CASE, MAILBOX_KEY, REPORTER_SEEN_AT
     from whistle.tenants.models import Membership
     from whistle.tenants.services import membership_add, office_create, tenant_create
     from whistle.vault import SessionVault
@@ -155,9 +155,9 @@ def make_data(pairs: int) -> None:
         # What the mailbox login leaves behind (intake/views/mailbox.py, _login).
         session = SessionStore()
         vault = SessionVault(RequestLike(session))  # type: ignore[arg-type]
-        vault.put(VAULT_CASE, str(case.public_id).encode())
-        vault.put(VAULT_KEY, key)
-        session[SEEN] = timezone.now().timestamp()
+        vault.put(MAILBOX_CASE, str(case.public_id).encode())
+        vault.put(MAILBOX_KEY, key)
+        session[REPORTER_SEEN_AT] = timezone.now().timestamp()
         session.save()
         cases.append(
             {

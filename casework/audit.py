@@ -43,42 +43,14 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from casework.audit_labels import VERB_LABELS
 from casework.models import AuditEvent
 from intake.models import Case
 from whistle.accounts.models import User
 from whistle.tenants.models import Tenant
 
-VERBS: frozenset[str] = frozenset(
-    {
-        "case.viewed",
-        "case.created",
-        "case.status_changed",
-        "case.acknowledged",
-        "case.assigned",
-        "case.deputy_set",
-        "case.recused",
-        "case.excluded",
-        "case.identity_revealed",
-        "case.exported",
-        "case.note_added",
-        "case.message_sent",
-        "case.deleted",
-        "case.attachment_deleted",
-        "case.legal_hold",
-        "case.feedback_extended",
-        "case.handler_intake",
-        "case.label_set",
-        "case.label_removed",
-        "case.set_aside",
-        "case.restored",
-        "key.office_created",
-        "key.granted",
-        "key.recovered",
-        "key.rotated",
-        "member.removed",
-        "file.downloaded",
-    }
-)
+#: Every verb an event may carry: those with a label (casework.audit_labels).
+VERBS: frozenset[str] = frozenset(VERB_LABELS)
 
 GENESIS_DIGEST = "0" * 64
 REPORTER_LABEL = "reporter"

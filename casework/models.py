@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.audit_labels import verb_label
 from intake.models import Case
 from whistle.tenants.models import Office, Tenant
 
@@ -150,8 +151,6 @@ class AuditEvent(models.Model):
 
     @property
     def verb_label(self) -> str:
-        from casework.audit_labels import verb_label
-
         return verb_label(self.verb)
 
 

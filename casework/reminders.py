@@ -6,7 +6,7 @@ outstanding, in each tenant's own calendar:
 - two days before the due date ("before"), on the due date ("due"), and every day after it
   ("overdue", the escalation: office leads are told too);
 - to the assignee, or to the office leads while nobody is assigned; to the deputy as well
-  when the assignee is marked away.
+  when the assignee is marked away (``casework.notices.recipients``).
 
 Cases set apart as suspected flood (``Case.flood``, casework.flood) get no reminders of their
 own: 300 junk reports would otherwise mean 300 e-mails a day to every lead, and the flood would
@@ -33,16 +33,14 @@ import datetime
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from casework.models import CaseExclusion, ReminderSent
+from casework.models import ReminderSent
 from intake.models import Case, tenant_today
-from whistle.accounts.models import User
-from whistle.tenants.models import Membership, Office
+from whistle.tenants.models import Office
 
 BEFORE_DAYS = 2
 #: ``ReminderSent.stage`` of an office's daily digest of cases set apart as suspected flood.
@@ -71,11 +69,7 @@ def stage_for(due: datetime.date, today: datetime.date) -> str | None:
 
 def _open_cases() -> QuerySet[Case]:
     """Open cases with a deadline outstanding and a key (a case being deleted has none)."""
-    return (
-        Case.objects.exclude(status=Case.Status.CLOSED)
-        .filter(Q(acknowledged_on__isnull=True) | Q(feedback_given_on__isnull=True))
-        .filter(key_for_office__isnull=False)
-    )
+    return Case.objects.deadlines_outstanding()
 
 
 def _stages(case: Case, today: datetime.date) -> Iterator[tuple[str, str]]:
@@ -117,65 +111,9 @@ def flood_cases_due(office: Office | None = None) -> Iterator[Case]:
             yield case
 
 
-def recipients(case: Case, stage: str) -> list[User]:
-    """Who is told: assignee (or the leads when unassigned), the deputy when the assignee is
-    away, and the leads on escalation. Never anyone excluded from the case."""
-    leads = [
-        m.user
-        for m in Membership.objects.filter(
-            office=case.office, role=Membership.Role.LEAD
-        ).select_related("user")
-    ]
-    people: list[User] = []
-    if case.assignee is not None:
-        people.append(case.assignee)
-        away = Membership.objects.filter(office=case.office, user=case.assignee, away=True).exists()
-        if away and case.deputy is not None:
-            people.append(case.deputy)
-    else:
-        people.extend(leads)
-    if stage == "overdue":
-        people.extend(leads)
-    excluded = set(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
-    unique: dict[int, User] = {}
-    for person in people:
-        if person.is_active and person.pk not in excluded:
-            unique[person.pk] = person
-    return list(unique.values())
-
-
-def flood_digest_recipients(office: Office) -> list[tuple[User, int]]:
-    """Who gets the office's flood digest today and how many cases it counts for each: the
-    active leads, each counting the cases they are not excluded from; none for a lead excluded
-    from every one of them."""
-    cases = [case.pk for case in flood_cases_due(office)]
-    if not cases:
-        return []
-    excluded: dict[int, int] = {}
-    for user_id in CaseExclusion.objects.filter(case__in=cases).values_list("user_id", flat=True):
-        excluded[user_id] = excluded.get(user_id, 0) + 1
-    leads = (
-        Membership.objects.filter(office=office, role=Membership.Role.LEAD, user__is_active=True)
-        .select_related("user")
-        .order_by("user_id")
-    )
-    counted = [(m.user, len(cases) - excluded.get(m.user_id, 0)) for m in leads]
-    return [(user, count) for user, count in counted if count > 0]
-
-
 # Unsent reminders are queued again by later runs for this long (a day's reminder that could
 # not go out for longer is superseded by the next day's).
 RETRY_DAYS = 1
-
-
-def _queue(reminder_pk: int) -> None:
-    """Queue one reminder's mail. Best effort: the next run queues it again while unsent."""
-    from casework.tasks import send_reminder_mail
-
-    try:
-        send_reminder_mail.delay(reminder_pk)
-    except Exception as error:  # broker down or the eager task failed
-        logger.warning("reminder mail not queued (%s); the next run retries", type(error).__name__)
 
 
 def _record(**fields: object) -> int | None:
@@ -194,9 +132,10 @@ def retried_since() -> datetime.date:
 
 
 def schedule_reminders() -> list[int]:
-    """Record each reminder due today once (per case; for flood cases one digest per office)
-    and queue its mail (after commit), and queue again the recent ones whose mail has not gone
-    out; returns the row ids queued."""
+    """Record each reminder due today once (per case; for flood cases one digest per office);
+    returns the ids of the rows whose mail is to be queued: today's, and the recent ones whose
+    mail has not gone out (the beat task ``casework.tasks.send_deadline_reminders`` queues
+    them)."""
     for due in due_reminders():
         _record(case=due.case, deadline=due.deadline, stage=due.stage, on_date=due.on_date)
     offices = {case.office_id: case.office for case in flood_cases_due()}
@@ -207,6 +146,4 @@ def schedule_reminders() -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    for pk in queued:
-        transaction.on_commit(partial(_queue, pk))
     return queued

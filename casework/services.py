@@ -1,23 +1,27 @@
-"""Casework use cases: the legal workflow, assignment and conflicts, notes, identity reveal,
-handler-recorded reports. Every change of a case writes an audit event in the same transaction.
+"""Casework use cases: the legal workflow, assignment and conflicts, notes, replies, identity
+reveal, handler-recorded reports. Every change of a case goes through ``casework.changes``: the
+case row locked, the state checked under the lock, the audit event in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 import crypto
 from casework.audit import audit_record
-from casework.models import CaseExclusion, Note
+from casework.changes import WorkflowError, case_change
+from casework.models import CaseExclusion
+from casework.notes import NoteView, note_add, note_create, notes_for
+from casework.retention.policy import case_schedule_deletion
 from chat.models import Message
 from chat.services import message_post
 from intake import services as intake_services
+from intake.drafts import DraftFile
 from intake.models import Case, tenant_today
 from whistle.accounts.models import User
 from whistle.tenants.models import Membership
@@ -25,8 +29,9 @@ from whistle.tenants.models import Membership
 EXTENDED_FEEDBACK_MONTHS = 6
 
 
-class WorkflowError(Exception):
-    """The requested change is not allowed in the case's current state (message says why)."""
+# Raised by the services below (defined in casework.changes); the note services live in
+# casework.notes (retention's holds need them without the workflow).
+__all__ = ["NoteView", "WorkflowError", "note_add", "note_create", "notes_for"]
 
 
 def _audit(
@@ -65,7 +70,7 @@ def _message_step(
     verb: str,
 ) -> Message:
     """A workflow step that sends the reporter a message and stamps its date (once)."""
-    with transaction.atomic():
+    with case_change(case=case, actor=actor, verb=verb):
         _move(case, status)
         if getattr(case, date_field) is None:
             setattr(case, date_field, tenant_today(case.tenant))
@@ -73,7 +78,6 @@ def _message_step(
         sent = message_post(
             case=case, case_key=case_key, side=Message.Side.OFFICE, author=actor, body=message
         )
-        _audit(case, actor, verb)
     return sent
 
 
@@ -98,29 +102,21 @@ def case_check_scope(
     """Record whether the report is within the office's remit, with the reason (as a note)."""
     if not reason.strip():
         raise WorkflowError(_("Please give the reason for the decision on responsibility."))
-    with transaction.atomic():
+    with case_change(case=case, actor=actor, verb="case.scope_checked"):
         _move(case, Case.Status.SCOPE_CHECKED)
         case.in_scope = in_scope
         case.save(update_fields=["status", "in_scope"])
         prefix = _("In scope") if in_scope else _("Out of scope")
-        note_add(
-            case=case,
-            actor=actor,
-            case_key=case_key,
-            body=f"{prefix}: {reason.strip()}",
-            audit=False,
-        )
-        _audit(case, actor, "case.status_changed")
+        note_create(case=case, actor=actor, case_key=case_key, body=f"{prefix}: {reason.strip()}")
 
 
 def case_move(*, case: Case, actor: User, status: str) -> None:
     """Plausibility check, investigation, measures: steps that need no further fields."""
     if status not in (Case.Status.PLAUSIBILITY, Case.Status.INVESTIGATION, Case.Status.MEASURES):
         raise WorkflowError(_("This step needs more information."))
-    with transaction.atomic():
+    with case_change(case=case, actor=actor, verb="case.status_changed"):
         _move(case, status)
         case.save(update_fields=["status"])
-        _audit(case, actor, "case.status_changed")
 
 
 def case_give_feedback(*, case: Case, actor: User, case_key: bytes, message: str) -> Message:
@@ -134,24 +130,21 @@ def case_give_feedback(*, case: Case, actor: User, case_key: bytes, message: str
         message=message.strip(),
         status=Case.Status.FEEDBACK_GIVEN,
         date_field="feedback_given_on",
-        verb="case.status_changed",
+        verb="case.feedback_given",
     )
 
 
 def case_close(*, case: Case, actor: User, outcome: str) -> None:
     if outcome not in Case.Outcome.values:
         raise WorkflowError(_("Choose the outcome of the case."))
-    if case.in_scope is False and outcome != Case.Outcome.OUT_OF_SCOPE:
-        raise WorkflowError(_("A case found out of scope is closed as “Out of scope”."))
-    with transaction.atomic():
+    with case_change(case=case, actor=actor, verb="case.closed"):
+        if case.in_scope is False and outcome != Case.Outcome.OUT_OF_SCOPE:
+            raise WorkflowError(_("A case found out of scope is closed as “Out of scope”."))
         _move(case, Case.Status.CLOSED)
         case.outcome = outcome
         case.closed_on = tenant_today(case.tenant)
         case.save(update_fields=["status", "outcome", "closed_on"])
-        from casework.retention import case_schedule_deletion
-
         case_schedule_deletion(case)
-        _audit(case, actor, "case.status_changed")
 
 
 def case_extend_feedback(*, case: Case, actor: User, case_key: bytes, reason: str) -> datetime.date:
@@ -160,23 +153,21 @@ def case_extend_feedback(*, case: Case, actor: User, case_key: bytes, reason: st
         raise WorkflowError(_("Only external reporting offices may extend the feedback period."))
     if not reason.strip():
         raise WorkflowError(_("Please give the reason for the extension."))
-    if not case.is_open:
-        raise WorkflowError(_("The case is closed."))
-    if case.feedback_given_on is not None:
-        raise WorkflowError(_("Feedback has already been given."))
-    start = case.acknowledged_on or case.received_on
-    until = start + relativedelta(months=EXTENDED_FEEDBACK_MONTHS)
-    with transaction.atomic():
+    with case_change(case=case, actor=actor, verb="case.feedback_extended"):
+        if not case.is_open:
+            raise WorkflowError(_("The case is closed."))
+        if case.feedback_given_on is not None:
+            raise WorkflowError(_("Feedback has already been given."))
+        start = case.acknowledged_on or case.received_on
+        until = start + relativedelta(months=EXTENDED_FEEDBACK_MONTHS)
         case.feedback_extended_until = until
         case.save(update_fields=["feedback_extended_until"])
-        note_add(
+        note_create(
             case=case,
             actor=actor,
             case_key=case_key,
             body=_("Feedback period extended: %(reason)s") % {"reason": reason.strip()},
-            audit=False,
         )
-        _audit(case, actor, "case.feedback_extended")
     return until
 
 
@@ -193,21 +184,27 @@ def _member(case: Case, user: User) -> Membership:
 
 
 def case_assign(*, case: Case, actor: User, assignee: User | None, deputy: User | None) -> None:
-    with transaction.atomic():
+    with case_change(case=case, actor=actor) as change:
         if assignee is not None:
             _member(case, assignee)
         if deputy is not None:
             _member(case, deputy)
         changed_assignee = case.assignee_id != (assignee.pk if assignee else None)
         changed_deputy = case.deputy_id != (deputy.pk if deputy else None)
+        if not (changed_assignee or changed_deputy):
+            change.unchanged()
+            return
         case.assignee, case.deputy = assignee, deputy
         case.save(update_fields=["assignee", "deputy"])
         if changed_assignee:
-            _audit(
-                case, actor, "case.assigned", "user", str(assignee.public_id) if assignee else ""
-            )
+            change.record("case.assigned", object_type="user", object_id=_user_id(assignee, case))
         if changed_deputy:
-            _audit(case, actor, "case.deputy_set", "user", str(deputy.public_id) if deputy else "")
+            change.record("case.deputy_set", object_type="user", object_id=_user_id(deputy, case))
+
+
+def _user_id(user: User | None, case: Case) -> str:
+    # Nobody (unassigned): the case's own id names what changed.
+    return str(user.public_id) if user is not None else str(case.public_id)
 
 
 def case_recuse(*, case: Case, actor: User) -> None:
@@ -231,7 +228,10 @@ def case_exclude(*, case: Case, actor: User, user: User) -> None:
 
 
 def _exclude(*, case: Case, actor: User, user: User, kind: str) -> None:
-    with transaction.atomic():
+    verb = "case.recused" if kind == CaseExclusion.Kind.RECUSAL else "case.excluded"
+    with case_change(
+        case=case, actor=actor, verb=verb, object_type="user", object_id=str(user.public_id)
+    ):
         CaseExclusion.objects.get_or_create(
             case=case,
             user=user,
@@ -246,48 +246,40 @@ def _exclude(*, case: Case, actor: User, user: User, kind: str) -> None:
             fields.append("deputy")
         if fields:
             case.save(update_fields=fields)
-        verb = "case.recused" if kind == CaseExclusion.Kind.RECUSAL else "case.excluded"
-        _audit(case, actor, verb, "user", str(user.public_id))
 
 
 # --- notes and identity ---------------------------------------------------------------------
 
 
-def note_add(*, case: Case, actor: User, case_key: bytes, body: str, audit: bool = True) -> Note:
-    """An internal note, encrypted under the case key; the reporter never sees it."""
-    if not body.strip():
-        raise WorkflowError(_("The note is empty."))
-    with transaction.atomic():
-        note = Note(case=case, author=actor, created_on=tenant_today(case.tenant))
-        note.body_ciphertext = crypto.encrypt_record(
-            case_key,
-            body.strip().encode(),
-            context=intake_services.record_context(case, "note", note.public_id),
+# --- the conversation -----------------------------------------------------------------------
+
+
+def case_message_send(
+    *,
+    case: Case,
+    actor: User,
+    case_key: bytes,
+    body: str,
+    files: Sequence[DraftFile] = (),
+    announce: bool = True,
+) -> Message:
+    """A handler writes to the reporter (the case page's form, or the case's socket:
+    ``casework.consumers``, which announces on its own event loop: ``announce=False``)."""
+    body = body.strip()
+    if not body:
+        raise WorkflowError(_("Write a message first."))
+    with case_change(case=case, actor=actor) as change:
+        sent = message_post(
+            case=case,
+            case_key=case_key,
+            side=Message.Side.OFFICE,
+            author=actor,
+            body=body,
+            files=files,
+            announce=announce,
         )
-        note.save()
-        if audit:
-            _audit(case, actor, "case.note_added", "note", str(note.public_id))
-    return note
-
-
-@dataclass(frozen=True)
-class NoteView:
-    note: Note
-    body: str
-
-
-def notes_for(*, case: Case, case_key: bytes) -> list[NoteView]:
-    return [
-        NoteView(
-            note=note,
-            body=crypto.decrypt_record(
-                case_key,
-                bytes(note.body_ciphertext),
-                context=intake_services.record_context(case, "note", note.public_id),
-            ).decode(),
-        )
-        for note in Note.objects.filter(case=case).select_related("author")
-    ]
+        change.record("case.message_sent", object_type="message", object_id=str(sent.public_id))
+    return sent
 
 
 # --- labels ---------------------------------------------------------------------------------
@@ -308,9 +300,9 @@ def case_set_label(*, case: Case, actor: User, case_key: bytes, label: str) -> N
             _("The label may have at most %(max)d characters; yours has %(count)d.")
             % {"max": LABEL_MAX, "count": len(text)}
         )
-    with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
-        if not text and locked.label_ciphertext is None:
+    with case_change(case=case, actor=actor) as change:
+        if not text and case.label_ciphertext is None:
+            change.unchanged()
             return
         case.label_ciphertext = (
             crypto.encrypt_record(case_key, text.encode(), context=_label_context(case))
@@ -318,7 +310,7 @@ def case_set_label(*, case: Case, actor: User, case_key: bytes, label: str) -> N
             else None
         )
         case.save(update_fields=["label_ciphertext"])
-        _audit(case, actor, "case.label_set" if text else "case.label_removed")
+        change.record("case.label_set" if text else "case.label_removed")
 
 
 def case_label(*, case: Case, case_key: bytes) -> str:
@@ -339,19 +331,18 @@ def case_reveal_identity(
     contact = intake_services.case_contact(case=case, case_key=case_key)
     if contact is None:
         raise WorkflowError(_("The reporter gave no contact details."))
-    with transaction.atomic():
-        note_add(
+    with case_change(case=case, actor=actor, verb="case.identity_revealed"):
+        note_create(
             case=case,
             actor=actor,
             case_key=case_key,
             body=_("Contact details viewed: %(reason)s") % {"reason": reason.strip()},
-            audit=False,
         )
-        _audit(case, actor, "case.identity_revealed")
     return contact
 
 
 def case_viewed(*, case: Case, actor: User) -> None:
+    """A read, not a change: recorded without locking the case."""
     _audit(case, actor, "case.viewed")
 
 

@@ -36,9 +36,9 @@ import datetime
 import hashlib
 import io
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, QuerySet
@@ -48,6 +48,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from intake import deadlines
 from intake.models import Case, Questionnaire, tenant_today
 from intake.questionnaire import QuestionnaireError, localised, parse
 from whistle.tenants.models import Office, Tenant
@@ -56,11 +57,6 @@ from whistle.tenants.models import Office, Tenant
 SUPPRESS_BELOW = 3
 #: Shares and medians need at least this many cases.
 MIN_BASIS = 3
-
-# The deadline rules are the model's own properties, applied to plain rows of dates: one source
-# of truth for "on time" without building a model instance per case.
-_acknowledge_due = cast(Callable[[Any], datetime.date], vars(Case)["acknowledge_due"].fget)
-_feedback_due = cast(Callable[[Any], datetime.date], vars(Case)["feedback_due"].fget)
 
 
 # --- cells --------------------------------------------------------------------------------------
@@ -410,7 +406,13 @@ def _timeliness(cases: QuerySet[Case], as_of: datetime.date) -> dict[str, Measur
         d = _Dates(
             received, _by(acknowledged, as_of), _by(feedback, as_of), _by(closed, as_of), extended
         )
-        ack_due, feedback_due = _acknowledge_due(d), _feedback_due(d)
+        # The deadline rules of the inbox and the reminders (intake.deadlines).
+        ack_due = deadlines.acknowledge_due(d.received_on)
+        feedback_due = deadlines.feedback_due(
+            received_on=d.received_on,
+            acknowledged_on=d.acknowledged_on,
+            extended_until=d.feedback_extended_until,
+        )
         if d.acknowledged_on is not None or ack_due <= as_of:
             on_time = d.acknowledged_on is not None and d.acknowledged_on <= ack_due
             found["acknowledged_on_time"].append(float(on_time))

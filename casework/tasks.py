@@ -1,23 +1,52 @@
+"""Celery tasks of casework: ids in, the work in the modules below (tasks sit on top of the
+app: nothing but the beat schedule, receivers and other tasks queue them)."""
+
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from casework.models import ReminderSent
-from casework.reminders import flood_digest_recipients, recipients, schedule_reminders
+from casework.notices import (
+    flood_digest_mail,
+    office_mail,
+    office_notice_send,
+    office_notices_catch_up,
+)
+from casework.reminders import flood_cases_due, schedule_reminders
+from casework.retention import purge_orphan_files as purge
+from casework.retention import retention_run
 from intake.models import Case
-from whistle.tenants.models import Office
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
 def send_deadline_reminders() -> int:
     """Beat job: record and queue today's deadline reminders (idempotent)."""
-    return len(schedule_reminders())
+    return len(queue_deadline_reminders())
+
+
+def queue_deadline_reminders() -> list[int]:
+    """Record today's deadline reminders (``casework.reminders.schedule_reminders``) and queue
+    their mails after commit, with those of recent days whose mail has not gone out; returns
+    the ids of the rows queued."""
+    queued = schedule_reminders()
+    for pk in queued:
+        transaction.on_commit(partial(_queue_reminder, pk))
+    return queued
+
+
+def _queue_reminder(reminder_pk: int) -> None:
+    """Queue one reminder's mail. Best effort: the next run queues it again while unsent."""
+    try:
+        send_reminder_mail.delay(reminder_pk)
+    except Exception as error:  # broker down or the eager task failed
+        logger.warning("reminder mail not queued (%s); the next run retries", type(error).__name__)
 
 
 @shared_task
@@ -40,7 +69,9 @@ def send_reminder_mail(reminder_id: int) -> int:
         if reminder.case is not None:
             sent = _mail_case_reminder(reminder, reminder.case)
         elif reminder.office is not None:
-            sent = _mail_flood_digest(reminder.office)
+            office = reminder.office
+            cases = [case.pk for case in flood_cases_due(office)]
+            sent = flood_digest_mail(office=office, cases=cases)
         else:  # pragma: no cover - excluded by a check constraint
             sent = 0
         reminder.sent_at = timezone.now()
@@ -52,56 +83,31 @@ def _mail_case_reminder(reminder: ReminderSent, case: Case) -> int:
     if case.flood != Case.Flood.NONE:
         # Set apart after the reminder was recorded: the office's flood digest counts it.
         return 0
-    sent = 0
-    for person in recipients(case, reminder.stage):
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string(
-                "casework/mail/reminder_subject.txt", {"reminder": reminder}
-            ).strip()
-            body = render_to_string(
-                "casework/mail/reminder.txt",
-                {
-                    "reminder": reminder,
-                    "office": case.office,
-                    "base_url": settings.WHISTLE_BASE_URL,
-                    # Only if the tenant allows it: a reference in a mailbox tells whoever
-                    # reads it that a case exists.
-                    "reference": case.reference if case.tenant.references_in_mail else "",
-                },
-            )
-        sent += send_mail(subject, body, None, [person.email])
-    return sent
-
-
-def _mail_flood_digest(office: Office) -> int:
-    """One e-mail per lead: how many reports set apart as suspected flood have a deadline near
-    or passed, and the link to the set-apart list; nothing about any case."""
-    sent = 0
-    link = settings.WHISTLE_BASE_URL + reverse(
-        "casework:set_apart", kwargs={"office_id": office.public_id}
+    return office_mail(
+        case=case, stage=reminder.stage, template="reminder", context={"reminder": reminder}
     )
-    for person, count in flood_digest_recipients(office):
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string("casework/mail/flood_digest_subject.txt", {}).strip()
-            body = render_to_string(
-                "casework/mail/flood_digest.txt",
-                {"office": office, "count": count, "link": link},
-            )
-        sent += send_mail(subject, body, None, [person.email])
-    return sent
 
 
 @shared_task
 def run_retention() -> int:
     """Beat job: delete what is due, finish interrupted deletions, send notices and reviews."""
-    from casework.retention import retention_run
-
     return retention_run().deleted
 
 
 @shared_task
 def purge_orphan_files() -> int:
     """Beat job (every five minutes): abandoned drafts' files, and files without any row."""
-    from casework.retention import purge_orphan_files as purge
-
     return purge().removed
+
+
+@shared_task
+def notify_office(case_id: str) -> int:
+    """The office's content-free notice for a reporter's message (``casework.notices``); the
+    argument is the case's public id."""
+    return office_notice_send(case_id=case_id)
+
+
+@shared_task
+def catch_up_office_notices() -> int:
+    """Beat job: send the notices whose queuing failed or whose task was lost."""
+    return office_notices_catch_up()

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
-from dateutil.relativedelta import relativedelta
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -29,7 +28,7 @@ from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
 from casework.models import DeletionProposal
 from chat.models import Message
-from chat.services import MAX_BODY, message_post, messages_for
+from chat.services import MAX_BODY, messages_for
 from intake import services as intake_services
 from intake.attachments import attachment_open
 from intake.models import Case, tenant_today
@@ -117,20 +116,7 @@ def inbox_cases(
     elif show == "unassigned":
         cases = cases.filter(assignee__isnull=True)
     elif show == "overdue":
-        cases = cases.filter(
-            Q(acknowledged_on__isnull=True, received_on__lt=today - relativedelta(days=7))
-            | Q(feedback_given_on__isnull=True, feedback_extended_until__lt=today)
-            | Q(
-                feedback_given_on__isnull=True,
-                feedback_extended_until__isnull=True,
-                acknowledged_on__lt=today - relativedelta(months=3),
-            )
-            | Q(
-                feedback_given_on__isnull=True,
-                acknowledged_on__isnull=True,
-                received_on__lt=today - relativedelta(months=3, days=7),
-            )
-        ).exclude(status=Case.Status.CLOSED)
+        cases = cases.overdue(today)
     order = ("received_on", "id") if params.get("sort") == "oldest" else ("-received_on", "-id")
     return cases.order_by(*order)
 
@@ -404,17 +390,11 @@ def _act_label(request: StaffRequest, m: Membership, case: Case, key: bytes) -> 
 
 
 def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
-    body = request.POST.get("body", "").strip()[:MAX_BODY]
-    if not body:
-        raise services.WorkflowError(_("Write a message first."))
-    message_post(case=case, case_key=key, side=Message.Side.OFFICE, author=request.user, body=body)
-    audit_record(
-        tenant=case.tenant,
-        actor=request.user,
-        verb="case.message_sent",
-        object_type="case",
-        object_id=str(case.public_id),
+    services.case_message_send(
         case=case,
+        actor=request.user,
+        case_key=key,
+        body=request.POST.get("body", "").strip()[:MAX_BODY],
     )
     messages.success(request, _("Your message was sent to the reporter's mailbox."))
 

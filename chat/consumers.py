@@ -45,18 +45,18 @@ from chat.events import (
     publish,
     read_event,
     session_group,
-    staff_group,
 )
 from chat.live import in_thread, posts, read_marks, recent_messages
 from chat.models import Message
 from chat.rendering import message_html
 from chat.services import MAX_BODY, MessageView, message_live, message_new, messages_for, view_of
+from intake.access import access_reporter_case
 from intake.models import Case
-from intake.views.mailbox import SEEN
 from whistle import rls
-from whistle.accounts.middleware import AUTH_AT, SEEN_AT
 from whistle.accounts.models import User
 from whistle.metrics import websocket_closed, websocket_opened
+from whistle.sessions import MAILBOX_CASE, MAILBOX_KEY, REPORTER, SessionRules
+from whistle.vault import SessionVault
 
 CLOSE_REFUSED = 4403
 # Read the stored session again at least this often (seconds), whatever the socket knows.
@@ -69,7 +69,7 @@ TOUCH_EVERY = 60.0
 
 
 @dataclass
-class _RequestLike:
+class SessionRequest:
     """What SessionVault needs from a request: the cookies and the session."""
 
     COOKIES: dict[str, str]
@@ -95,8 +95,12 @@ class Access:
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """The conversation over a socket, for either side; subclasses say who may connect (the
+    reporter's here, the handler's in ``casework.consumers``) and which session rules apply
+    (``whistle.sessions``, the same as for their pages)."""
+
     side: ClassVar[str] = ""
-    seen_key: ClassVar[str] = ""
+    rules: ClassVar[SessionRules] = REPORTER
 
     access: Access | None = None
     groups_joined: tuple[str, ...] = ()
@@ -119,10 +123,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return None
 
     def idle_timeout(self) -> float:
-        return 0.0
+        return self.rules.idle()
 
     def absolute_timeout(self) -> float:
-        return float("inf")
+        return self.rules.absolute()
 
     def author(self) -> User | None:
         return None
@@ -139,18 +143,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return engine.SessionStore(self.scope["session"].session_key)
 
     def _times(self, session: Any) -> tuple[float, float] | None:
-        """(seen, auth) of a stored session, or None when it is over."""
-        now = time.time()
-        seen = float(session.get(self.seen_key, 0))
-        auth = self._auth_time(session)
-        if auth is None or now - seen > self.idle_timeout():
+        """(seen, auth) of a stored session, or None when it is over (``whistle.sessions``)."""
+        times = self.rules.times(session)
+        if times is None or self.rules.ended_at(times[0], times[1], time.time()):
             return None
-        if now - auth > self.absolute_timeout():
-            return None
-        return seen, auth
-
-    def _auth_time(self, session: Any) -> float | None:
-        return 0.0
+        return times
 
     def _liveness(self, session: Any) -> Liveness | None:
         times = self._times(session)
@@ -165,10 +162,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return False
         live = self.access.live
         now = time.time()
-        if (
-            now - live.checked < self.recheck_every
-            and now - live.seen <= self.idle_timeout()
-            and now - live.auth <= self.absolute_timeout()
+        if now - live.checked < self.recheck_every and not self.rules.ended_at(
+            live.seen, live.auth, now
         ):
             return True
         return await self.recheck()
@@ -187,8 +182,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _touch_store(self, seen: float) -> None:
         session = self.stored_session()
-        if session.get(self.seen_key) is not None:
-            session[self.seen_key] = max(seen, float(session.get(self.seen_key, 0)))
+        stored = session.get(self.rules.seen_key)
+        if stored is not None:
+            self.rules.touch(session, max(seen, float(stored)))
             session.save()
 
     async def touch(self) -> None:
@@ -270,15 +266,20 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             for payload in await in_thread(partial(self._catch_up, content.get("after"))):
                 await self.send_json(payload)
 
-    async def _post(self, body: str) -> None:
-        access = self.access
-        assert access is not None  # noqa: S101
-        # Encrypting and rendering one message is cheaper than a thread hop: on the event
-        # loop; the insert joins the process's next batch (chat.live.Posts).
+    async def store(self, access: Access, body: str) -> Message:
+        """Store a message written on this socket. Encrypting one message is cheaper than a
+        thread hop: on the event loop; the insert joins the process's next batch
+        (chat.live.Posts). (The handler's socket stores through casework's audited path.)"""
         message = message_new(
             case=access.case, case_key=access.key, side=self.side, body=body, author=self.author()
         )
         await posts.store(message)
+        return message
+
+    async def _post(self, body: str) -> None:
+        access = self.access
+        assert access is not None  # noqa: S101
+        message = await self.store(access, body)
         recent_messages.add(message)
         # Stored: from here on nothing may keep the writer from being told "sent" (a resend
         # would store it twice). Publishing is best effort.
@@ -362,94 +363,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         return {"type": "message", "id": str(view.message.public_id), "html": html}
 
 
-class HandlerConsumer(ConversationConsumer):
-    side = Message.Side.OFFICE
-
-    def authenticate(self, *, with_key: bool = True) -> Access | None:
-        from django.contrib.auth import HASH_SESSION_KEY
-        from django.http import Http404
-        from django.utils.crypto import constant_time_compare
-
-        from casework.access import access_case
-        from intake.services import case_key_for_office
-        from whistle.keys.services import VAULT_HANDLER_PRIVATE, KeyAccessError
-        from whistle.vault import SessionVault
-
-        scope_user = self.scope.get("user")
-        if not isinstance(scope_user, User):
-            return None
-        # The principal's own account, read afresh (deactivation, password); not tenant data.
-        # Everything of the case is looked up through casework.access below.
-        user = User.objects.filter(pk=scope_user.pk, is_active=True).first()
-        session = self.stored_session()
-        if user is None or session.get("_auth_user_id") != str(user.pk):
-            return None
-        if not constant_time_compare(
-            session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
-        ):
-            return None
-        if not self._verified(user, session):
-            return None
-        live = self._liveness(session)
-        if live is None:
-            return None
-        kwargs = self.scope["url_route"]["kwargs"]
-        try:
-            _membership, case = access_case(
-                user=user, office_id=kwargs["office_id"], case_id=kwargs["case_id"]
-            )
-        except Http404:
-            return None
-        if not with_key:
-            return Access(case=case, key=b"", live=live)
-        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
-        private = vault.get(VAULT_HANDLER_PRIVATE)
-        if private is None:
-            return None
-        try:
-            key = case_key_for_office(case=case, user=user, handler_private=private)
-        except KeyAccessError:
-            return None
-        self.scope["user"] = user
-        return Access(case=case, key=key, live=live)
-
-    def _verified(self, user: User, session: Any) -> bool:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.models import Device
-
-        persistent_id = session.get(DEVICE_ID_SESSION_KEY)
-        device = Device.from_persistent_id(persistent_id) if persistent_id else None
-        return device is not None and device.user_id == user.pk
-
-    def _auth_time(self, session: Any) -> float | None:
-        auth = session.get(AUTH_AT)
-        return None if auth is None else float(auth)
-
-    def idle_timeout(self) -> float:
-        return float(settings.STAFF_IDLE_TIMEOUT)
-
-    def absolute_timeout(self) -> float:
-        return float(settings.STAFF_ABSOLUTE_TIMEOUT)
-
-    seen_key = SEEN_AT
-
-    def author(self) -> User | None:
-        user = self.scope.get("user")
-        return user if isinstance(user, User) else None
-
-    def extra_groups(self) -> tuple[str, ...]:
-        user = self.scope.get("user")
-        return (staff_group(user.pk),) if isinstance(user, User) else ()
-
-
 class ReporterConsumer(ConversationConsumer):
     side = Message.Side.REPORTER
+    rules = REPORTER
 
     def authenticate(self, *, with_key: bool = True) -> Access | None:
-        from intake.access import access_reporter_case
-        from intake.views.mailbox import VAULT_CASE, VAULT_KEY
-        from whistle.vault import SessionVault
-
         tenant = self.scope.get("tenant")
         if tenant is None:
             return None
@@ -457,16 +375,11 @@ class ReporterConsumer(ConversationConsumer):
         live = self._liveness(session)
         if live is None:
             return None
-        vault = SessionVault(_RequestLike(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
-        case_id, key = vault.get(VAULT_CASE), vault.get(VAULT_KEY)
+        vault = SessionVault(SessionRequest(self.scope.get("cookies", {}), session))  # type: ignore[arg-type]
+        case_id, key = vault.get(MAILBOX_CASE), vault.get(MAILBOX_KEY)
         if case_id is None or key is None:
             return None
         case = access_reporter_case(tenant=tenant, case_id=case_id.decode())
         if case is None:
             return None
         return Access(case=case, key=key, live=live)
-
-    def idle_timeout(self) -> float:
-        return float(settings.REPORTER_IDLE_TIMEOUT)
-
-    seen_key = SEEN

@@ -36,7 +36,7 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            # The catch-up job of office notices (chat.notices.notices_due) looks for these.
+            # The catch-up job of office notices (casework.notices.notices_due) looks for these.
             models.Index(
                 fields=["case", "id"],
                 condition=models.Q(side="reporter", read=False),
@@ -51,7 +51,7 @@ class Message(models.Model):
 class OfficeNotification(models.Model):
     """When the office was last told by e-mail that the reporter wrote (at most hourly), and
     the newest reporter message that notice covered. The row is also the lock under which a
-    notice is sent and marked (``chat.notices.office_notice_send``)."""
+    notice is sent and marked (``casework.notices.office_notice_send``)."""
 
     # Row-level security (whistle.rls): the second wall between tenants.
     RLS: ClassVar[str] = "via_case"

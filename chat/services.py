@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, connection, transaction
@@ -16,7 +15,7 @@ from django.db.models import Field, Model
 import crypto
 from chat.events import announce_message, announce_read
 from chat.models import Message
-from chat.notices import queue_office_notice, queue_office_notices
+from chat.signals import reporter_messages_posted
 from intake.drafts import DraftFile
 from intake.models import Attachment, Case, tenant_today
 from intake.services import (
@@ -62,8 +61,8 @@ def message_post(
     """Store a message encrypted under the case key, with files already encrypted to storage.
 
     After commit the case's sockets are told (unless ``announce`` is false: a websocket consumer
-    announces from its own event loop) and, for a reporter's message, the office's e-mail
-    notice is queued when one may be due (``chat.notices.queue_office_notice``).
+    announces from its own event loop); a reporter's message is announced with the signal
+    ``chat.signals.reporter_messages_posted`` (casework queues the office's e-mail notice).
     """
     # One INSERT needs no transaction of its own; files (rows written beside it) do.
     with transaction.atomic() if files else nullcontext():
@@ -76,15 +75,16 @@ def message_post(
         if announce:
             announce_message(case, str(message.public_id), side)
         if side == Message.Side.REPORTER:
-            transaction.on_commit(partial(queue_office_notice, str(case.public_id)))
+            _announce_reporter_messages({str(case.public_id)})
     return message
 
 
 def messages_store(*, messages: Sequence[Message]) -> list[DatabaseError | None]:
     """Store new messages (``message_new``) posted on the sockets of this process, in one
-    statement (``chat.live.Posts``), and queue the office's notice for the reporters' ones
-    after commit. If the batch fails (a case deleted meanwhile), each message is tried alone.
-    Returns, per message, None or the error that kept it out."""
+    statement (``chat.live.Posts``), and announce the reporters' ones
+    (``chat.signals.reporter_messages_posted``). If the batch fails (a case deleted
+    meanwhile), each message is tried alone. Returns, per message, None or the error that
+    kept it out."""
     errors: list[DatabaseError | None] = [None] * len(messages)
     try:
         with transaction.atomic():
@@ -105,8 +105,12 @@ def messages_store(*, messages: Sequence[Message]) -> list[DatabaseError | None]
         if error is None and m.side == Message.Side.REPORTER
     }
     if cases:
-        transaction.on_commit(partial(queue_office_notices, cases))
+        _announce_reporter_messages(cases)
     return errors
+
+
+def _announce_reporter_messages(case_public_ids: set[str]) -> None:
+    reporter_messages_posted.send(sender=Message, case_public_ids=case_public_ids)
 
 
 # The columns of a new message, written by ``_insert``.

@@ -7,17 +7,14 @@ import uuid
 import zoneinfo
 from typing import ClassVar
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from intake import deadlines
 from whistle.keys.models import OfficeKeyPair
 from whistle.tenants.models import Office, Tenant
-
-ACKNOWLEDGE_DAYS = 7  # HinSchG § 17(1) Nr. 1
-FEEDBACK_MONTHS = 3  # HinSchG § 17(2)
 
 
 class Questionnaire(models.Model):
@@ -45,6 +42,29 @@ class Questionnaire(models.Model):
 
 def tenant_today(tenant: Tenant) -> datetime.date:
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(tenant.time_zone)).date()
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    """Reusable reads of cases (DESIGN §3): ``Case.objects.filter(office=o).open().overdue(d)``.
+    The deadline rules come from ``intake.deadlines``, the same ones as ``Case.feedback_due``."""
+
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status=Case.Status.CLOSED)
+
+    def overdue(self, today: datetime.date) -> CaseQuerySet:
+        """Open cases with a deadline not met whose due date is before ``today``."""
+        return self.open().filter(deadlines.overdue(today))
+
+    def acknowledge_overdue(self, today: datetime.date) -> CaseQuerySet:
+        return self.open().filter(deadlines.acknowledge_overdue(today))
+
+    def feedback_overdue(self, today: datetime.date) -> CaseQuerySet:
+        return self.open().filter(deadlines.feedback_overdue(today))
+
+    def deadlines_outstanding(self) -> CaseQuerySet:
+        """Open cases still owing the acknowledgement or the feedback, with their key (a case
+        being deleted has none): what the reminders look at."""
+        return self.open().filter(deadlines.outstanding()).filter(key_for_office__isnull=False)
 
 
 class Case(models.Model):
@@ -145,6 +165,8 @@ class Case(models.Model):
     # No creation timestamp: the date of receipt is what the law needs, and an exact time
     # would help correlate a report with who was at work when (DESIGN §5).
 
+    objects = CaseQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
@@ -186,43 +208,35 @@ class Case(models.Model):
 
     @property
     def acknowledge_due(self) -> datetime.date:
-        """Acknowledgement of receipt is due 7 days after receipt."""
-        return self.received_on + datetime.timedelta(days=ACKNOWLEDGE_DAYS)
+        """Acknowledgement of receipt is due 7 days after receipt (``intake.deadlines``)."""
+        return deadlines.acknowledge_due(self.received_on)
 
     @property
     def feedback_due(self) -> datetime.date:
         """Feedback is due 3 months after the acknowledgement, or 3 months and 7 days after
-        receipt when none was sent (:func:`feedback_due_on`)."""
-        return feedback_due_on(
+        receipt when none was sent, or at the extension's date (``intake.deadlines``)."""
+        return deadlines.feedback_due(
             received_on=self.received_on,
             acknowledged_on=self.acknowledged_on,
             extended_until=self.feedback_extended_until,
         )
 
+    def is_overdue(self, today: datetime.date) -> bool:
+        """Open with a deadline not met and past on ``today`` (as ``CaseQuerySet.overdue``)."""
+        if not self.is_open:
+            return False
+        late_ack = self.acknowledged_on is None and self.acknowledge_due < today
+        late_feedback = self.feedback_given_on is None and self.feedback_due < today
+        return late_ack or late_feedback
+
     def feedback_due_if_acknowledged_on(self, day: datetime.date) -> datetime.date:
         """The feedback deadline the case will have once receipt is confirmed on ``day``: what
         the acknowledgement text promises (the same rule as :attr:`feedback_due`)."""
-        return feedback_due_on(
+        return deadlines.feedback_due(
             received_on=self.received_on,
             acknowledged_on=self.acknowledged_on or day,
             extended_until=self.feedback_extended_until,
         )
-
-
-def feedback_due_on(
-    *,
-    received_on: datetime.date,
-    acknowledged_on: datetime.date | None,
-    extended_until: datetime.date | None,
-) -> datetime.date:
-    """The one rule for the feedback deadline (HinSchG § 17(2), DL-2): the extended date if
-    the period was extended, else 3 months after the acknowledgement, else 3 months and 7 days
-    after receipt."""
-    if extended_until is not None:
-        return extended_until
-    if acknowledged_on is not None:
-        return acknowledged_on + relativedelta(months=FEEDBACK_MONTHS)
-    return received_on + relativedelta(months=FEEDBACK_MONTHS, days=ACKNOWLEDGE_DAYS)
 
 
 class CaseReferenceCounter(models.Model):

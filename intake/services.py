@@ -26,6 +26,7 @@ from intake.models import (
 )
 from intake.questionnaire import Definition, default_definition_json, parse
 from intake.references import reference_allocate
+from intake.signals import case_filed
 from whistle import rls
 from whistle.accounts.models import User
 from whistle.db import db_release
@@ -281,6 +282,7 @@ def _file(
             attachments_create(
                 case=case, case_key=case_key, files=files, side=Attachment.Side.REPORTER
             )
+            case_filed.send(sender=Case, case=case)
             if also is not None:
                 also(case)
     except IntegrityError:

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
 
 app = Celery("whistle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["whistle", "whistle.accounts", "casework", "chat", "console"])
+app.autodiscover_tasks(["whistle", "whistle.accounts", "casework", "console"])
 
 
 # Tasks are system work (retention, reminders, notices): the narrow row-level-security path that

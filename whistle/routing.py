@@ -6,7 +6,8 @@ from typing import Any
 
 from django.urls import path, re_path
 
-from chat.consumers import HandlerConsumer, ReporterConsumer
+from casework.consumers import HandlerConsumer
+from chat.consumers import ReporterConsumer
 
 websocket_urlpatterns: list[Any] = [
     path(

@@ -226,7 +226,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task is acknowledged when it has finished, not when it starts: a worker killed mid-task
 # (OOM, deploy, crash) leaves its task in Redis, and another worker runs it again. Every task
-# is written for that (idempotent by a unique row marked after the work: chat.notices,
+# is written for that (idempotent by a unique row marked after the work: casework.notices,
 # casework.reminders, retention). With the Redis broker an unacknowledged task comes back
 # after the visibility timeout; Kombu's default of an hour let a notice wait an hour. Our
 # longest job (the retention run) takes about a minute on 100,000 cases
@@ -268,7 +268,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute="*/15"),
     },
     "catch-up-office-notices": {
-        "task": "chat.tasks.catch_up_office_notices",
+        "task": "casework.tasks.catch_up_office_notices",
         "schedule": crontab(minute="*/5"),
     },
     "deadline-reminders": {

@@ -28,12 +28,9 @@ from intake.questionnaire import localised, render_answers
 from intake.views.common import reporter_tenant
 from whistle.db import db_release
 from whistle.http import TenantRequest
+from whistle.sessions import MAILBOX_CASE, MAILBOX_KEY, REPORTER, REPORTER_SEEN_AT
 from whistle.tenants.models import Tenant
 from whistle.vault import get_vault
-
-VAULT_CASE = "mailbox_case"
-VAULT_KEY = "mailbox_key"
-SEEN = "_mailbox_seen"
 
 
 class ReceiptForm(forms.Form):
@@ -76,12 +73,11 @@ def _typing_error() -> str:
 def mailbox_session(request: TenantRequest, tenant: Tenant) -> tuple[Case, bytes] | None:
     """The case and key of a live mailbox session; None if there is none or it expired."""
     vault = get_vault(request)
-    case_id, key = vault.get(VAULT_CASE), vault.get(VAULT_KEY)
+    case_id, key = vault.get(MAILBOX_CASE), vault.get(MAILBOX_KEY)
     if case_id is None or key is None:
         return None
-    seen = float(request.session.get(SEEN, 0))
     now = timezone.now().timestamp()
-    if now - seen > settings.REPORTER_IDLE_TIMEOUT:
+    if REPORTER.ended(request.session, now):
         _end_session(request)
         messages.info(
             request,
@@ -93,15 +89,15 @@ def mailbox_session(request: TenantRequest, tenant: Tenant) -> tuple[Case, bytes
     if case is None:
         _end_session(request)
         return None
-    request.session[SEEN] = now
+    REPORTER.touch(request.session, now)
     return case, key
 
 
 def _end_session(request: TenantRequest) -> None:
     vault = get_vault(request)
-    vault.remove(VAULT_CASE)
-    vault.remove(VAULT_KEY)
-    request.session.pop(SEEN, None)
+    vault.remove(MAILBOX_CASE)
+    vault.remove(MAILBOX_KEY)
+    request.session.pop(REPORTER_SEEN_AT, None)
 
 
 def mailbox_view(request: TenantRequest) -> HttpResponse:
@@ -163,9 +159,9 @@ def _login(request: TenantRequest, tenant: Tenant) -> HttpResponse:
     request.session.cycle_key()
     vault = get_vault(request)
     vault.rotate()
-    vault.put(VAULT_CASE, str(case.public_id).encode())
-    vault.put(VAULT_KEY, key)
-    request.session[SEEN] = timezone.now().timestamp()
+    vault.put(MAILBOX_CASE, str(case.public_id).encode())
+    vault.put(MAILBOX_KEY, key)
+    REPORTER.touch(request.session, timezone.now().timestamp())
     if form.cleaned_data.get("pending_message"):
         request.session["_pending_message"] = form.cleaned_data["pending_message"]
         messages.info(request, _("Your unsent message is below. Check it and send it again."))

@@ -32,6 +32,20 @@ from intake.models import Case
 from tests.fixtures import World
 
 
+# These tests read whole chains: they start from an empty trail. (Building the worlds records
+# events of its own, "member.added" and "tenant_admin.added", which other tests check.)
+@pytest.fixture
+def world_a(world_a: World) -> World:
+    AuditEvent.objects.all().delete()
+    return world_a
+
+
+@pytest.fixture
+def worlds(worlds: tuple[World, World]) -> tuple[World, World]:
+    AuditEvent.objects.all().delete()
+    return worlds
+
+
 def make_case(world: World) -> Case:
     """A bare case row: the audit trail needs its ids, not its (encrypted) content."""
     return Case.objects.create(

@@ -12,7 +12,7 @@ import time_machine
 from django.core import mail
 
 from casework.models import ReminderSent
-from casework.reminders import schedule_reminders
+from casework.tasks import queue_deadline_reminders
 from intake.models import Case
 from tests.casework.helpers import filed_case
 from tests.fixtures import World, make_staff
@@ -28,7 +28,7 @@ def run(django_capture_on_commit_callbacks: Any) -> Callable[[], list[int]]:
 
     def go() -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return schedule_reminders()
+            return queue_deadline_reminders()
 
     return go
 

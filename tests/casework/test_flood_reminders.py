@@ -17,7 +17,8 @@ from django.test import override_settings
 
 from casework.flood import cases_restore
 from casework.models import CaseExclusion, ReminderSent
-from casework.reminders import FLOOD_DIGEST, schedule_reminders
+from casework.reminders import FLOOD_DIGEST
+from casework.tasks import queue_deadline_reminders
 from intake.models import Case
 from tests.fixtures import World, make_staff
 from whistle.tenants.models import Membership
@@ -41,7 +42,7 @@ def run(django_capture_on_commit_callbacks: Any) -> Callable[[], list[int]]:
 
     def go() -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return schedule_reminders()
+            return queue_deadline_reminders()
 
     return go
 

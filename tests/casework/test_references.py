@@ -18,7 +18,7 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from casework.reminders import schedule_reminders
+from casework.tasks import queue_deadline_reminders
 from intake import services as intake_services
 from intake.models import Case, CaseReferenceCounter
 from intake.references import reference_allocate
@@ -276,7 +276,7 @@ def test_reminder_mails_carry_the_reference_only_if_the_tenant_allows_it(
         mail.outbox.clear()
         clock.move_to(start + datetime.timedelta(days=5))
         with django_capture_on_commit_callbacks(execute=True):
-            assert len(schedule_reminders()) == 1
+            assert len(queue_deadline_reminders()) == 1
     assert len(mail.outbox) == 1
     sent = mail.outbox[0]
     assert (case.reference in sent.body) is allowed

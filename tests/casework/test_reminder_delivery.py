@@ -18,8 +18,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.test import override_settings
 
 from casework.models import ReminderSent
-from casework.reminders import schedule_reminders
-from casework.tasks import send_reminder_mail
+from casework.tasks import queue_deadline_reminders, send_reminder_mail
 from tests.casework.helpers import filed_case
 from tests.fixtures import World
 
@@ -39,7 +38,7 @@ def test_a_reminder_whose_mail_failed_is_sent_by_the_next_run_and_only_once(
 ) -> None:
     def run() -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return schedule_reminders()
+            return queue_deadline_reminders()
 
     start = datetime.datetime(2026, 6, 1, 12, tzinfo=BERLIN)
     with time_machine.travel(start, tick=False) as clock:

@@ -47,7 +47,7 @@ def test_one_mail_per_hour_until_read(
         assert page.status_code == 200
         clock.shift(datetime.timedelta(minutes=61))
         with django_capture_on_commit_callbacks(execute=True):
-            from chat.tasks import notify_office
+            from casework.tasks import notify_office
 
             notify_office(str(case.public_id))
         assert len(mail.outbox) == 2  # nothing unread: nothing sent

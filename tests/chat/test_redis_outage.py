@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 
+from casework.tasks import catch_up_office_notices
 from chat.models import Message, OfficeNotification
-from chat.tasks import catch_up_office_notices
 from tests.casework.helpers import case_url, filed_case
 from tests.fixtures import World
 from tests.intake.journey import base, open_mailbox, reporter

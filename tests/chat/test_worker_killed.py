@@ -72,7 +72,7 @@ class Worker:
 
     def succeeded(self) -> int:
         return len(
-            re.findall(r"Task chat\.tasks\.notify_office\[[^\]]+\] succeeded", self.output())
+            re.findall(r"Task casework\.tasks\.notify_office\[[^\]]+\] succeeded", self.output())
         )
 
     def ready(self) -> bool:
@@ -123,7 +123,7 @@ def test_a_notice_interrupted_by_a_killed_worker_is_sent_exactly_once(
         first = Worker(env)
         workers.append(first)
         wait_for(first.ready, what="the first worker")
-        app.send_task("chat.tasks.notify_office", args=[str(case.public_id)])
+        app.send_task("casework.tasks.notify_office", args=[str(case.public_id)])
         assert smtp.held.wait(timeout=60), first.output()[-3000:]
         first.kill()  # mid-task: the mail is being sent
 
@@ -156,7 +156,7 @@ def test_a_notice_interrupted_by_a_killed_worker_is_sent_exactly_once(
         wait_for(lambda: second.succeeded() == 1, what="the task to finish")
 
         # Another run of the task (a duplicate delivery, a catch-up) sends nothing.
-        app.send_task("chat.tasks.notify_office", args=[str(case.public_id)])
+        app.send_task("casework.tasks.notify_office", args=[str(case.public_id)])
         wait_for(lambda: second.succeeded() == 2, what="the second run")
         assert len(smtp.delivered) == 1
         assert "SENTINEL-worker-killed" not in smtp.delivered[0]

@@ -1,4 +1,5 @@
-"""Staff session limits: logged out after 30 idle minutes and 12 hours in any case."""
+"""Staff session limits: logged out after 30 idle minutes and 12 hours in any case (the rules:
+``whistle.sessions``, shared with the conversation sockets)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,14 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-AUTH_AT = "_staff_auth_at"
-SEEN_AT = "_staff_seen_at"
+from whistle.sessions import STAFF, STAFF_AUTH_AT, STAFF_SEEN_AT
 
 
 @receiver(user_logged_in)
 def _stamp_login(sender: object, request: HttpRequest, **kwargs: object) -> None:
     now = timezone.now().timestamp()
-    request.session[AUTH_AT] = now
-    request.session[SEEN_AT] = now
+    request.session[STAFF_AUTH_AT] = now
+    request.session[STAFF_SEEN_AT] = now
 
 
 class StaffSessionTimeoutMiddleware:
@@ -32,15 +32,14 @@ class StaffSessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = timezone.now().timestamp()
-            auth_at = float(request.session.get(AUTH_AT, 0))
-            seen_at = float(request.session.get(SEEN_AT, 0))
-            if now - seen_at > settings.STAFF_IDLE_TIMEOUT:
+            ended = STAFF.ended(request.session, now)
+            if ended == "idle":
                 return self._expire(
                     request, _("You were logged out after 30 minutes without activity.")
                 )
-            if now - auth_at > settings.STAFF_ABSOLUTE_TIMEOUT:
+            if ended is not None:
                 return self._expire(request, _("Your session has ended. Please log in again."))
-            request.session[SEEN_AT] = now
+            STAFF.touch(request.session, now)
         return self.get_response(request)
 
     def _expire(self, request: HttpRequest, message: str) -> HttpResponse:

@@ -21,6 +21,7 @@ from whistle.db import db_release
 from whistle.keys.models import HandlerKey, OfficeKeyGrant, OfficeKeyPair, OfficeRecoveryWrap
 from whistle.keys.signals import key_event
 from whistle.tenants.models import Membership, Office
+from whistle.tenants.services import announce
 
 VAULT_HANDLER_PRIVATE = "handler_private"
 
@@ -496,7 +497,11 @@ def office_rotate_keys(*, office: Office, actor: User, actor_private: bytes) -> 
 
 
 @transaction.atomic
-def membership_remove(*, office: Office, user: User) -> None:
-    """Remove a member and every office key grant they held."""
+def membership_remove(*, office: Office, user: User, actor: User | None = None) -> bool:
+    """Remove a member and every office key grant they held (one event, "member.removed":
+    the grants go with the membership). False if they were no member."""
     OfficeKeyGrant.objects.filter(keypair__office=office, user=user).delete()
-    Membership.objects.filter(office=office, user=user).delete()
+    removed, _rows = Membership.objects.filter(office=office, user=user).delete()
+    if removed:
+        announce(tenant=office.owner, actor=actor, verb="member.removed", user=user)
+    return bool(removed)

@@ -1,6 +1,19 @@
-"""Content-free e-mail to the office when the reporter wrote: at most one per case per hour,
-and none while everything is read. The task (``chat.tasks.notify_office``) gets the case's
-public id only and calls ``office_notice_send``.
+"""The office's content-free e-mails and who gets them: the one place that mails handlers
+about cases (DESIGN §5: they say only that something is waiting, never what).
+
+- ``recipients``: who is told about a case: assignee (or the leads while nobody is assigned),
+  the deputy when the assignee is away, the leads on escalation; never anyone excluded.
+- ``office_mail``: the one loop that renders ``casework/mail/<template>.txt`` (and its
+  ``_subject``) in the site's language and mails each recipient; used by the deadline reminders
+  (``casework.reminders``), the retention notices (``casework.retention.notices``) and the
+  new-message notice below. ``flood_digest_mail``: an office's daily digest of cases set apart
+  as suspected flood, to its leads.
+
+**New-message notice.** A content-free e-mail to the office when the reporter wrote: at most
+one per case per hour, and none while everything is read. Chat announces a reporter's message
+with the signal ``chat.signals.reporter_messages_posted``; ``casework.receivers`` queues, after
+commit, the task ``casework.tasks.notify_office`` (the case's public id only), which calls
+``office_notice_send``.
 
 Queuing is gated by a per-case cache entry (``chat:notice-gate:<case public id>``: a time, no
 content) so that a busy conversation does not publish a task per message. The entry says until
@@ -13,10 +26,10 @@ gate left in Redis would then silence another case's notices.
 
 Queuing is best effort (DESIGN §3): it runs after the message was committed and must never
 fail the request that stored it. When Redis or the broker is down nothing is queued and a
-warning (without content) is logged; the beat job ``chat.tasks.catch_up_office_notices`` finds
-every case with unread reporter messages that no notice covered yet (``notices_due``) and sends
-what is due. ``OfficeNotification.last_message_id`` is the newest reporter message the last
-notice covered, so neither path mails twice for the same messages.
+warning (without content) is logged; the beat job ``casework.tasks.catch_up_office_notices``
+finds every case with unread reporter messages that no notice covered yet (``notices_due``) and
+sends what is due. ``OfficeNotification.last_message_id`` is the newest reporter message the
+last notice covered, so neither path mails twice for the same messages.
 
 A notice is marked sent *after* the mail went out, in the transaction that holds the case's
 notification row locked: a worker killed while mailing leaves the row unmarked and the task
@@ -27,7 +40,7 @@ nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from functools import partial
 
@@ -38,18 +51,107 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
-from casework.reminders import recipients
+from casework.models import CaseExclusion
 from chat.models import Message, OfficeNotification
-from chat.tasks import notify_office
 from intake.models import Case
+from whistle.accounts.models import User
+from whistle.tenants.models import Membership, Office
 
 NOTIFY_EVERY = timedelta(hours=1)
 # Cases the catch-up job handles per run; the rest wait for the next run (every few minutes).
 CATCH_UP_BATCH = 200
 
 logger = logging.getLogger(__name__)
+
+
+# --- who is told, and the one mail loop -----------------------------------------------------
+
+
+def recipients(case: Case, stage: str) -> list[User]:
+    """Who is told about ``case``: the assignee (or the leads when unassigned), the deputy when
+    the assignee is away, and the leads on escalation (``stage`` "overdue"). Never anyone
+    excluded from the case, never an inactive account."""
+    leads = [
+        m.user
+        for m in Membership.objects.filter(
+            office=case.office, role=Membership.Role.LEAD
+        ).select_related("user")
+    ]
+    people: list[User] = []
+    if case.assignee is not None:
+        people.append(case.assignee)
+        away = Membership.objects.filter(office=case.office, user=case.assignee, away=True).exists()
+        if away and case.deputy is not None:
+            people.append(case.deputy)
+    else:
+        people.extend(leads)
+    if stage == "overdue":
+        people.extend(leads)
+    excluded = set(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
+    unique: dict[int, User] = {}
+    for person in people:
+        if person.is_active and person.pk not in excluded:
+            unique[person.pk] = person
+    return list(unique.values())
+
+
+def flood_digest_recipients(office: Office, cases: Collection[int]) -> list[tuple[User, int]]:
+    """Who gets the office's flood digest and how many of ``cases`` (row ids) it counts for
+    each: the active leads, each counting the cases they are not excluded from; none for a lead
+    excluded from every one of them."""
+    if not cases:
+        return []
+    excluded: dict[int, int] = {}
+    for user_id in CaseExclusion.objects.filter(case__in=cases).values_list("user_id", flat=True):
+        excluded[user_id] = excluded.get(user_id, 0) + 1
+    leads = (
+        Membership.objects.filter(office=office, role=Membership.Role.LEAD, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+    counted = [(m.user, len(cases) - excluded.get(m.user_id, 0)) for m in leads]
+    return [(user, count) for user, count in counted if count > 0]
+
+
+def _send(person: User, template: str, context: Mapping[str, object]) -> int:
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"casework/mail/{template}_subject.txt", context).strip()
+        body = render_to_string(f"casework/mail/{template}.txt", context)
+    return send_mail(subject, body, None, [person.email])
+
+
+def office_mail(
+    *, case: Case, stage: str, template: str, context: Mapping[str, object] | None = None
+) -> int:
+    """Mail ``recipients(case, stage)`` the content-free text ``casework/mail/<template>.txt``
+    (with ``office`` and ``base_url`` added to ``context``). Returns the number of mails sent."""
+    full = {
+        **(context or {}),
+        "office": case.office,
+        "base_url": settings.WHISTLE_BASE_URL,
+        # The case reference only if the tenant allows it: a reference in a mailbox tells
+        # whoever reads it that a case exists.
+        "reference": case.reference if case.tenant.references_in_mail else "",
+    }
+    return sum(_send(person, template, full) for person in recipients(case, stage))
+
+
+def flood_digest_mail(*, office: Office, cases: Collection[int]) -> int:
+    """One e-mail per lead: how many of ``cases`` (set apart as suspected flood, deadline near
+    or passed) they may see, and the link to the set-apart list; nothing about any case."""
+    link = settings.WHISTLE_BASE_URL + reverse(
+        "casework:set_apart", kwargs={"office_id": office.public_id}
+    )
+    return sum(
+        _send(person, "flood_digest", {"office": office, "count": count, "link": link})
+        for person, count in flood_digest_recipients(office, cases)
+    )
+
+
+# --- the new-message notice -----------------------------------------------------------------
 
 
 def _gate(case_id: str) -> str:
@@ -65,16 +167,13 @@ def _close_gate(case_id: str, until: float) -> None:
         logger.warning("office notice gate not written (%s)", type(error).__name__)
 
 
-def queue_office_notice(case_id: str) -> None:
-    """After a reporter's message is committed: queue ``notify_office`` unless a queued task
-    will see this message anyway or a notice went out within the hour. (Two processes may both
-    queue at the same moment: harmless, the task decides under the notification row's lock.)"""
-    queue_office_notices([case_id])
-
-
-def queue_office_notices(case_ids: Collection[str]) -> None:
-    """``queue_office_notice`` for several cases (public ids), with one cache round trip for
-    the gates. Never raises: a failure is logged and the catch-up job sends the notice."""
+def queue_office_notices(case_ids: Collection[str], *, queue: Callable[[str], object]) -> None:
+    """After reporters' messages are committed: call ``queue`` (the task's ``delay``, given by
+    the caller: tasks sit above this module) with each case's public id, unless a queued task
+    will see its messages anyway or a notice went out within the hour. One cache round trip for
+    the gates. (Two processes may both queue at the same moment: harmless, the task decides
+    under the notification row's lock.) Never raises: a failure is logged and the catch-up job
+    sends the notice."""
     now = timezone.now().timestamp()
     try:
         gates = cache.get_many([_gate(case_id) for case_id in case_ids])
@@ -91,7 +190,7 @@ def queue_office_notices(case_ids: Collection[str]) -> None:
         if isinstance(gate, (int, float)) and gate > now:
             continue
         try:
-            notify_office.delay(case_id)
+            queue(case_id)
         except Exception as error:  # broker down or the eager task failed
             logger.warning(
                 "office notice not queued (%s); the catch-up job will send it",
@@ -147,16 +246,7 @@ def office_notice_send(*, case_id: str) -> int:
 
 
 def _mail_office(case: Case) -> int:
-    sent = 0
-    for person in recipients(case, "due"):
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string("chat/mail/new_message_subject.txt").strip()
-            body = render_to_string(
-                "chat/mail/new_message.txt",
-                {"office": case.office, "base_url": settings.WHISTLE_BASE_URL},
-            )
-        sent += send_mail(subject, body, None, [person.email])
-    return sent
+    return office_mail(case=case, stage="due", template="new_message")
 
 
 def notices_due(*, limit: int = CATCH_UP_BATCH) -> list[str]:
