@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -45,3 +47,23 @@ class RecoveryCodesForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class NoticesForm(forms.Form):
+    new_report_notices = forms.ChoiceField(
+        label=_("When a new report arrives in one of my offices, tell me"),
+        widget=forms.RadioSelect,
+        choices=[],
+        help_text=_(
+            "The e-mail names only the office and links to its inbox. Reports that arrive in a "
+            "suspected flood always come in the daily summary."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from whistle.accounts.models import User
+
+        field = self.fields["new_report_notices"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 (declared above)
+        field.choices = User.NewReportNotices.choices

@@ -24,7 +24,13 @@ import crypto
 from whistle.accounts import services
 from whistle.accounts.decorators import staff_required
 from whistle.accounts.devices import device_remember, devices_forget
-from whistle.accounts.forms import CodeForm, EnrolForm, LoginForm, RecoveryCodesForm
+from whistle.accounts.forms import (
+    CodeForm,
+    EnrolForm,
+    LoginForm,
+    NoticesForm,
+    RecoveryCodesForm,
+)
 from whistle.accounts.models import User
 from whistle.http import StaffRequest, TenantRequest
 from whistle.tenants.models import Membership, Tenant
@@ -171,6 +177,24 @@ def home_view(request: StaffRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def account_view(request: StaffRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("action") == "notices":
+        notices_form = NoticesForm(request.POST)
+        if notices_form.is_valid():
+            services.staff_set_notices(
+                user=request.user,
+                new_report_notices=notices_form.cleaned_data["new_report_notices"],
+            )
+            messages.success(request, _("Your choice was saved."))
+            return redirect("accounts:account")
+        return render(
+            request,
+            "accounts/account.html",
+            {
+                "form": PasswordChangeForm(request.user),
+                "recovery_form": RecoveryCodesForm(),
+                "notices_form": notices_form,
+            },
+        )
     if request.method == "POST" and request.POST.get("action") == "forget_browsers":
         devices_forget(user=request.user)
         response = redirect("accounts:account")
@@ -182,7 +206,8 @@ def account_view(request: StaffRequest) -> HttpResponse:
     recovery_post = request.method == "POST" and request.POST.get("action") == "recovery"
     form = PasswordChangeForm(request.user, None if recovery_post else (request.POST or None))
     recovery_form = RecoveryCodesForm(request.POST if recovery_post else None)
-    context = {"form": form, "recovery_form": recovery_form}
+    notices_form = NoticesForm(initial={"new_report_notices": request.user.new_report_notices})
+    context = {"form": form, "recovery_form": recovery_form, "notices_form": notices_form}
     if recovery_post and recovery_form.is_valid():
         try:
             codes = services.staff_new_recovery_codes(
