@@ -21,15 +21,19 @@ from urllib.parse import urlencode
 def run_setup(script: str, args: list[str], root: Path, env: dict[str, str]) -> Any:
     """Run ``script`` with ``args`` in a child process (Django set up against the bench's
     database there) and return the JSON object it prints on its last line."""
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, script, *args],
         cwd=root,
         env=env,
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         timeout=3600,
-    ).stdout
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        done.check_returncode()
+    out = done.stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -41,6 +41,8 @@ VERB_LABELS: dict[str, Promise] = {
     "case.retention_extended": _("extended the retention period"),
     "case.feedback_extended": _("extended the feedback period"),
     "case.handler_intake": _("recorded a report received by phone, letter or in person"),
+    "case.label_set": _("set the label"),
+    "case.label_removed": _("removed the label"),
     "case.set_aside": _("set the report aside as suspected flood"),
     "case.restored": _("put the report back into the inbox"),
     "key.office_created": _("created the office keys"),

@@ -93,7 +93,7 @@ class ExportForm(forms.Form):
 
 
 def _file_name(case: Case, extension: str) -> str:
-    return f"case-{case.received_on.isoformat()}-{str(case.public_id)[:8]}.{extension}"
+    return f"case-{case.reference or case.received_on.isoformat()}.{extension}"
 
 
 def _download_headers(response: HttpResponse) -> HttpResponse:

@@ -240,3 +240,34 @@ class Handover(models.Model):
 
     def __str__(self) -> str:
         return f"hand-over {self.public_id}"
+
+
+class NewReportNotice(models.Model):
+    """One office member to be told that a report arrived: written with the case (in its
+    filing transaction, for every active member of the office), sent at once or in the
+    member's daily digest, and marked sent after the mail went out (casework.notices)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "via_case"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # In the daily digest (the member's choice, or a report suspected to be part of a flood).
+    digest = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="unique_new_report_notice")
+        ]
+        indexes = [
+            models.Index(
+                fields=["digest", "created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="new_report_notice_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"new-report notice of {self.case_id} for {self.user_id}"

@@ -54,7 +54,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from casework.models import CaseExclusion
+from casework.models import CaseExclusion, NewReportNotice
 from chat.models import Message, OfficeNotification
 from intake.models import Case
 from whistle.accounts.models import User
@@ -151,7 +151,14 @@ def office_mail(
 ) -> int:
     """Mail ``recipients(case, stage)`` the content-free text ``casework/mail/<template>.txt``
     (with ``office`` and ``base_url`` added to ``context``). Returns the number of mails sent."""
-    full = {**(context or {}), "office": case.office, "base_url": settings.WHISTLE_BASE_URL}
+    full = {
+        **(context or {}),
+        "office": case.office,
+        "base_url": settings.WHISTLE_BASE_URL,
+        # The case reference only if the tenant allows it: a reference in a mailbox tells
+        # whoever reads it that a case exists.
+        "reference": case.reference if case.tenant.references_in_mail else "",
+    }
     return sum(_send(person, template, full) for person in recipients(case, stage))
 
 
@@ -295,3 +302,153 @@ def office_notices_catch_up() -> int:
         except Exception as error:  # one SMTP failure must not stop the rest
             logger.warning("office notice not sent (%s); retried next run", type(error).__name__)
     return sent
+
+
+# --- the new-report notice --------------------------------------------------------------------
+#
+# When a report arrives (any channel: ``intake.signals.case_filed``, sent in the filing
+# transaction), every active member of the office gets a ``NewReportNotice`` row in that same
+# transaction: the case and who is to be told commit together. After commit the task
+# ``casework.tasks.send_new_report_notices`` (the case's public id only) mails the members who
+# chose "at once"; the others, and everyone for a report suspected to be part of a flood
+# (``Case.flood``), get it in their daily digest (``casework.tasks.send_new_report_digests``).
+# The mails say only which office has a new report and link to its inbox (the reference only if
+# the tenant allows it; never in the digest). Each row is locked while its mail goes out and
+# marked sent afterwards, in the same transaction: a run killed while mailing leaves it unmarked
+# and is repeated; a second run after the mark sends nothing. Queuing is best effort: the beat
+# job ``casework.tasks.catch_up_new_report_notices`` sends what is still unsent a few minutes
+# after the report arrived (the broker was down, the task or the mail failed).
+
+#: Immediate notices still unsent after this long are sent by the catch-up job.
+NEW_REPORT_CATCH_UP_AFTER = timedelta(minutes=2)
+
+
+def new_report_notices_plan(case: Case) -> int:
+    """Write who is to be told about the new ``case`` (in the filing transaction). Returns
+    the number of members."""
+    members = (
+        Membership.objects.filter(office_id=case.office_id, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+    flood = case.flood != Case.Flood.NONE
+    rows = [
+        NewReportNotice(
+            case=case,
+            user=m.user,
+            digest=flood or m.user.new_report_notices == User.NewReportNotices.DIGEST,
+        )
+        for m in members
+    ]
+    NewReportNotice.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def new_report_notice_send(*, case_id: str) -> int:
+    """Mail the members who chose to hear of new reports at once about this case (public id),
+    each exactly once. A case set apart as suspected flood meanwhile goes into the digest
+    instead. Returns the number of mails sent."""
+    sent = 0
+    pending = list(
+        NewReportNotice.objects.filter(
+            case__public_id=case_id, digest=False, sent_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    for pk in pending:
+        with transaction.atomic():
+            notice = (
+                NewReportNotice.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("case__office", "case__tenant", "user")
+                .filter(pk=pk, sent_at__isnull=True, digest=False)
+                .first()
+            )
+            if notice is None:  # sent meanwhile, or another run is sending it
+                continue
+            case = notice.case
+            if case.flood != Case.Flood.NONE or not notice.user.is_active:
+                notice.digest = case.flood != Case.Flood.NONE
+                if not notice.digest:  # deactivated meanwhile: nothing to send, ever
+                    notice.sent_at = timezone.now()
+                notice.save(update_fields=["digest", "sent_at"])
+                continue
+            if not Membership.objects.filter(office=case.office, user=notice.user).exists():
+                notice.sent_at = timezone.now()  # left the office: not told any more
+                notice.save(update_fields=["sent_at"])
+                continue
+            link = settings.WHISTLE_BASE_URL + reverse(
+                "casework:inbox", kwargs={"office_id": case.office.public_id}
+            )
+            sent += _send(
+                notice.user,
+                "new_report",
+                {
+                    "office": case.office,
+                    "link": link,
+                    "reference": case.reference if case.tenant.references_in_mail else "",
+                },
+            )
+            notice.sent_at = timezone.now()
+            notice.save(update_fields=["sent_at"])
+    return sent
+
+
+def new_report_notices_due() -> list[str]:
+    """Public ids of cases with an immediate notice unsent for a few minutes: the catch-up."""
+    cutoff = timezone.now() - NEW_REPORT_CATCH_UP_AFTER
+    return [
+        str(case_id)
+        for case_id in NewReportNotice.objects.filter(
+            digest=False, sent_at__isnull=True, created_at__lt=cutoff
+        )
+        .order_by()
+        .values_list("case__public_id", flat=True)
+        .distinct()[:CATCH_UP_BATCH]
+    ]
+
+
+def new_report_digest_send(*, user_id: int) -> int:
+    """One e-mail to this member (row id) for every new report not yet told of, counted per
+    office, with each office's inbox link; marked sent after the mail went out. Returns the
+    number of mails sent (0 or 1)."""
+    with transaction.atomic():
+        notices = list(
+            NewReportNotice.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("case__office", "user")
+            .filter(user_id=user_id, digest=True, sent_at__isnull=True)
+            .order_by("id")
+        )
+        if not notices:
+            return 0
+        person = notices[0].user
+        offices: dict[int, tuple[Office, int]] = {}
+        member_of = set(Membership.objects.filter(user=person).values_list("office_id", flat=True))
+        for notice in notices:
+            office = notice.case.office
+            if office.pk in member_of:
+                offices[office.pk] = (office, offices.get(office.pk, (office, 0))[1] + 1)
+        sent = 0
+        if offices and person.is_active:
+            lines = [
+                {
+                    "office": office,
+                    "count": count,
+                    "link": settings.WHISTLE_BASE_URL
+                    + reverse("casework:inbox", kwargs={"office_id": office.public_id}),
+                }
+                for office, count in sorted(offices.values(), key=lambda item: item[0].name)
+            ]
+            sent = _send(person, "new_report_digest", {"offices": lines})
+        NewReportNotice.objects.filter(pk__in=[n.pk for n in notices]).update(
+            sent_at=timezone.now()
+        )
+    return sent
+
+
+def new_report_digest_recipients() -> list[int]:
+    """Row ids of members with new reports waiting for their digest."""
+    return list(
+        NewReportNotice.objects.filter(digest=True, sent_at__isnull=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )

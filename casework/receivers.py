@@ -1,11 +1,12 @@
 """What casework does when a lower layer announces something (DESIGN §2: lower layers send
 signals, casework listens): key events (whistle.keys), directory changes (whistle.tenants:
 memberships, roles, tenant admins) and filed cases (intake: ``case.created``) go into the audit
-trail in the announcing transaction; reporters' messages posted in chat queue the office's
-notice (after commit)."""
+trail in the announcing transaction, where a filed case also plans its new-report notices;
+reporters' messages posted in chat queue the office's notice (after commit)."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -14,14 +15,16 @@ from django.dispatch import receiver
 
 from casework.audit import audit_record
 from casework.disclosure import disclosure_answer_audit
-from casework.notices import queue_office_notices
-from casework.tasks import notify_office
+from casework.notices import new_report_notices_plan, queue_office_notices
+from casework.tasks import notify_office, send_new_report_notices
 from chat.signals import reporter_messages_posted
 from intake.disclosures import disclosure_answered
 from intake.models import Case, Disclosure
 from intake.signals import case_filed
 from whistle.keys.signals import key_event
 from whistle.tenants.signals import directory_event
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(key_event)
@@ -53,6 +56,21 @@ def audit_case_filed(sender: object, case: Case, **kwargs: Any) -> None:
         case=case,
         actor_label=None if online else "system:intake",
     )
+
+
+@receiver(case_filed)
+def plan_new_report_notices(sender: object, case: Case, **kwargs: Any) -> None:
+    # Who is to be told commits with the case; the immediate mails are queued after commit
+    # (best effort: casework.tasks.catch_up_new_report_notices sends what was not).
+    if new_report_notices_plan(case):
+        transaction.on_commit(partial(_queue_new_report_notices, str(case.public_id)))
+
+
+def _queue_new_report_notices(case_id: str) -> None:
+    try:
+        send_new_report_notices.delay(case_id)
+    except Exception as error:  # broker down or the eager task failed: the catch-up sends
+        logger.warning("new-report notice not queued (%s)", type(error).__name__)
 
 
 @receiver(reporter_messages_posted)

@@ -13,6 +13,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext as _
 
+import crypto
 from casework.audit import audit_record
 from casework.changes import WorkflowError, case_change
 from casework.models import CaseExclusion
@@ -290,6 +291,46 @@ def case_message_send(
     return sent
 
 
+# --- labels ---------------------------------------------------------------------------------
+
+LABEL_MAX = 60
+
+
+def _label_context(case: Case) -> crypto.RecordContext:
+    return intake_services.record_context(case, "label", case.public_id)
+
+
+def case_set_label(*, case: Case, actor: User, case_key: bytes, label: str) -> None:
+    """Set (or, with an empty text, remove) the short label that tells the case apart in the
+    inbox; encrypted under the case key like notes, audited without its text."""
+    text = " ".join(label.split())
+    if len(text) > LABEL_MAX:
+        raise WorkflowError(
+            _("The label may have at most %(max)d characters; yours has %(count)d.")
+            % {"max": LABEL_MAX, "count": len(text)}
+        )
+    with case_change(case=case, actor=actor) as change:
+        if not text and case.label_ciphertext is None:
+            change.unchanged()
+            return
+        case.label_ciphertext = (
+            crypto.encrypt_record(case_key, text.encode(), context=_label_context(case))
+            if text
+            else None
+        )
+        case.save(update_fields=["label_ciphertext"])
+        change.record("case.label_set" if text else "case.label_removed")
+
+
+def case_label(*, case: Case, case_key: bytes) -> str:
+    """The case's label in clear, or "" when it has none."""
+    if case.label_ciphertext is None:
+        return ""
+    return crypto.decrypt_record(
+        case_key, bytes(case.label_ciphertext), context=_label_context(case)
+    ).decode()
+
+
 def case_reveal_identity(
     *, case: Case, actor: User, case_key: bytes, disclosure_id: str
 ) -> dict[str, str]:
@@ -343,7 +384,14 @@ def case_viewed(*, case: Case, actor: User) -> None:
 
 
 def case_record_by_handler(
-    *, office: Any, tenant: Any, actor: User, channel: str, category: str, answers: dict[str, Any]
+    *,
+    office: Any,
+    tenant: Any,
+    actor: User,
+    channel: str,
+    category: str,
+    answers: dict[str, Any],
+    language: str = "",
 ) -> intake_services.Submission:
     """A handler records a report received another way; the reporter gets a receipt slip."""
     if channel not in (Case.Channel.PHONE, Case.Channel.LETTER, Case.Channel.IN_PERSON):
@@ -356,5 +404,6 @@ def case_record_by_handler(
         answers=answers,
         category=category,
         channel=channel,
+        language=language,
         also=lambda case: _audit(case, actor, "case.handler_intake"),
     )

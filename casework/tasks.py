@@ -13,6 +13,10 @@ from django.utils import timezone
 from casework.models import ReminderSent
 from casework.notices import (
     flood_digest_mail,
+    new_report_digest_recipients,
+    new_report_digest_send,
+    new_report_notice_send,
+    new_report_notices_due,
     office_mail,
     office_notice_send,
     office_notices_catch_up,
@@ -58,7 +62,9 @@ def send_reminder_mail(reminder_id: int) -> int:
     with transaction.atomic():
         reminder = (
             ReminderSent.objects.select_for_update(of=("self",))
-            .select_related("case__office", "case__assignee", "case__deputy", "office")
+            .select_related(
+                "case__office", "case__tenant", "case__assignee", "case__deputy", "office"
+            )
             .filter(pk=reminder_id)
             .first()
         )
@@ -109,3 +115,39 @@ def notify_office(case_id: str) -> int:
 def catch_up_office_notices() -> int:
     """Beat job: send the notices whose queuing failed or whose task was lost."""
     return office_notices_catch_up()
+
+
+@shared_task
+def send_new_report_notices(case_id: str) -> int:
+    """Mail the office members who want to hear of a new report at once (casework.notices);
+    the argument is the case's public id, nothing else."""
+    return new_report_notice_send(case_id=case_id)
+
+
+@shared_task
+def catch_up_new_report_notices() -> int:
+    """Beat job: immediate new-report notices still unsent a few minutes after the report
+    arrived (queuing or the mail failed)."""
+    sent = 0
+    for case_id in new_report_notices_due():
+        try:
+            sent += new_report_notice_send(case_id=case_id)
+        except Exception as error:  # one SMTP failure must not stop the rest
+            logger.warning(
+                "new-report notice not sent (%s); retried next run", type(error).__name__
+            )
+    return sent
+
+
+@shared_task
+def send_new_report_digests() -> int:
+    """Beat job (daily): each member's digest of new reports (casework.notices)."""
+    sent = 0
+    for user_id in new_report_digest_recipients():
+        try:
+            sent += new_report_digest_send(user_id=user_id)
+        except Exception as error:  # one SMTP failure must not stop the rest
+            logger.warning(
+                "new-report digest not sent (%s); retried next run", type(error).__name__
+            )
+    return sent

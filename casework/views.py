@@ -9,19 +9,21 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import crypto
-from casework import disclosure_views, flood, replies, retention, services
+from casework import disclosure_views, flood, inbox_rows, replies, retention, services
 from casework.access import access_attachment, access_case
 from casework.audit import audit_record, events_for_case
 from casework.case_logs import handovers_for
@@ -121,6 +123,17 @@ def inbox_cases(
     return cases.order_by(*order)
 
 
+def _page(request: StaffRequest, cases: QuerySet[Case]) -> Page[Case]:
+    """One page of the inbox, its rows decorated with topic and label (only this page's)."""
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = inbox_rows.decorate(
+        cases=list(page.object_list),
+        user=request.user,
+        handler_private=get_vault(request).get(VAULT_HANDLER_PRIVATE),
+    )
+    return page
+
+
 @staff_required
 def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
     membership = access_membership(user=request.user, office_id=office_id)
@@ -129,7 +142,7 @@ def inbox_view(request: StaffRequest, office_id: str) -> HttpResponse:
     params = filters.cleaned_data if filters.is_valid() else {}
     today = tenant_today(office.owner)
     cases = inbox_cases(offices=[office], user=request.user, params=params, today=today)
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, cases)
     query = request.GET.copy()
     query.pop("page", None)
     soon = Case.objects.filter(
@@ -166,7 +179,7 @@ def all_inboxes_view(request: StaffRequest) -> HttpResponse:
     params = filters.cleaned_data if filters.is_valid() else {}
     today = tenant_today(offices[0].owner) if offices else datetime.date.today()  # noqa: DTZ011
     cases = inbox_cases(offices=offices, user=request.user, params=params, today=today)
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, cases)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -197,8 +210,32 @@ def _case_key(request: StaffRequest, case: Case) -> bytes | None:
         return None
 
 
+def reporter_language(case: Case) -> str:
+    """The language the reporter used (cases from before it was recorded: the tenant's
+    first language)."""
+    return case.tenant.language_for(case.language)
+
+
+def language_name(code: str) -> str:
+    return str(dict(settings.LANGUAGES).get(code, code))
+
+
+def _offered(template: str, case: Case, **context: Any) -> str:
+    """A text offered to the handler for the reporter, in the reporter's language."""
+    with translation.override(reporter_language(case)):
+        return render_to_string(template, {"case": case, **context}).strip()
+
+
 def default_acknowledgement(case: Case) -> str:
-    return render_to_string("casework/acknowledgement.txt", {"case": case}).strip()
+    """The acknowledgement offered to the handler: it promises the feedback deadline the
+    case gets when receipt is confirmed today (``Case.feedback_due_if_acknowledged_on``), the
+    same date the reporter's mailbox then shows."""
+    promised = case.feedback_due_if_acknowledged_on(tenant_today(case.tenant))
+    return _offered("casework/acknowledgement.txt", case, feedback_promised=promised)
+
+
+def default_feedback(case: Case) -> str:
+    return _offered("casework/feedback.txt", case)
 
 
 def _members(case: Case) -> list[Membership]:
@@ -212,6 +249,8 @@ def _members(case: Case) -> list[Membership]:
 def _render_case(
     request: StaffRequest, membership: Membership, case: Case, key: bytes, **extra: Any
 ) -> HttpResponse:
+    posted = extra.get("posted")
+    label = services.case_label(case=case, case_key=key)
     definition = intake_services.definition_of(case.questionnaire) if case.questionnaire else None
     category = definition.category(case.category) if definition else None
     attachments = intake_services.case_attachments(case=case, case_key=key)
@@ -236,6 +275,10 @@ def _render_case(
         "disclosures": disclosures_for_office(case=case, case_key=key),
         "grounds": Disclosure.Ground.choices,
         "handovers": handovers_for(case=case, case_key=key),
+        "feedback_text": default_feedback(case),
+        "reporter_language_name": language_name(reporter_language(case)),
+        "label": posted["label"] if posted is not None and "label" in posted else label,
+        "label_max": services.LABEL_MAX,
         "proposals": DeletionProposal.objects.filter(
             case=case, approved_by__isnull=True
         ).select_related("proposed_by"),
@@ -345,6 +388,12 @@ def _act_note(request: StaffRequest, m: Membership, case: Case, key: bytes) -> N
     messages.success(request, _("Note saved."))
 
 
+def _act_label(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
+    label = request.POST.get("label", "")
+    services.case_set_label(case=case, actor=request.user, case_key=key, label=label)
+    messages.success(request, _("Label saved.") if label.strip() else _("Label removed."))
+
+
 def _act_reply(request: StaffRequest, m: Membership, case: Case, key: bytes) -> None:
     received = replies.reply_files_receive(request, case=case, case_key=key)
     if received.problems:
@@ -447,6 +496,7 @@ ACTIONS: dict[str, Action] = {
     "recuse": _act_recuse,
     "exclude": _act_exclude,
     "note": _act_note,
+    "label": _act_label,
     "reply": _act_reply,
     "reveal": _act_reveal,
     "request_consent": disclosure_views.act_request_consent,
@@ -532,6 +582,14 @@ class RecordForm(forms.Form):
         choices=[c for c in Case.Channel.choices if c[0] != Case.Channel.WEB],
     )
     category = forms.ChoiceField(label=gettext_lazy("Topic"))
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language of the reporter"),
+        required=False,
+        help_text=gettext_lazy(
+            "Texts offered for replies to this reporter (confirmation of receipt, feedback) "
+            "will be in this language."
+        ),
+    )
     what = forms.CharField(
         label=gettext_lazy("The report as received"),
         max_length=20_000,
@@ -551,6 +609,9 @@ class RecordForm(forms.Form):
         definition = intake_services.definition_of(intake_services.questionnaire_current(first))
         category_field = cast(forms.ChoiceField, self.fields["category"])
         category_field.choices = [(c.id, localised(c.label)) for c in definition.categories]
+        language_field = cast(forms.ChoiceField, self.fields["language"])
+        language_field.choices = [(code, name) for code, name in settings.LANGUAGES]
+        language_field.initial = translation.get_language()
 
 
 @staff_required
@@ -565,6 +626,7 @@ def record_view(request: StaffRequest, office_id: str) -> HttpResponse:
                 actor=request.user,
                 channel=form.cleaned_data["channel"],
                 category=form.cleaned_data["category"],
+                language=form.cleaned_data["language"] or translation.get_language() or "",
                 answers={"what": form.cleaned_data["what"]},
             )
         except intake_services.OfficeNotReady:

@@ -112,6 +112,9 @@ class Case(models.Model):
         IN_PERSON = "in_person", _("In person")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A short human reference (``MUS-2026-0007``), unique within the tenant, allocated at
+    # submission (intake.references). A display label only: URLs and lookups use public_id.
+    reference = models.CharField(_("reference"), max_length=32, blank=True, db_default="")
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cases")
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="cases")
     questionnaire = models.ForeignKey(
@@ -129,6 +132,13 @@ class Case(models.Model):
     key_for_office = models.BinaryField(null=True)
     key_for_receipt = models.BinaryField(null=True)
     has_contact = models.BooleanField(default=False)
+    # The language the reporter used (the active language at submission; for a report that a
+    # handler recorded, the language the handler chose): texts offered to the handler for
+    # this reporter are in it.
+    language = models.CharField(max_length=8, blank=True, db_default="")
+    # A short label that handlers set to tell cases apart in the inbox, encrypted under the
+    # case key (record context kind "label", record id the case's public id); empty: none.
+    label_ciphertext = models.BinaryField(null=True, blank=True)
     flood = models.CharField(max_length=16, choices=Flood.choices, default="", blank=True)
     received_on = models.DateField(_("received on"))
     acknowledged_on = models.DateField(null=True, blank=True)
@@ -175,6 +185,15 @@ class Case(models.Model):
                 name="case_deletion_due",
             ),
         ]
+        constraints = [
+            # Every case that intake creates has one (allocated with the case, backfilled by
+            # the migration); only rows written around intake may lack it.
+            models.UniqueConstraint(
+                fields=["tenant", "reference"],
+                condition=~models.Q(reference=""),
+                name="unique_case_reference",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.public_id)
@@ -209,6 +228,37 @@ class Case(models.Model):
         late_ack = self.acknowledged_on is None and self.acknowledge_due < today
         late_feedback = self.feedback_given_on is None and self.feedback_due < today
         return late_ack or late_feedback
+
+    def feedback_due_if_acknowledged_on(self, day: datetime.date) -> datetime.date:
+        """The feedback deadline the case will have once receipt is confirmed on ``day``: what
+        the acknowledgement text promises (the same rule as :attr:`feedback_due`)."""
+        return deadlines.feedback_due(
+            received_on=self.received_on,
+            acknowledged_on=self.acknowledged_on or day,
+            extended_until=self.feedback_extended_until,
+        )
+
+
+class CaseReferenceCounter(models.Model):
+    """The last reference number given to a case of ``tenant`` in ``year``. Incremented in the
+    submitting transaction by one upsert, which holds the row locked until the case commits:
+    concurrent submits of one tenant take numbers one after the other, a rolled back submit
+    gives its number back (intake.references)."""
+
+    # Row-level security (whistle.rls): the second wall between tenants.
+    RLS: ClassVar[str] = "tenant"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "year"], name="unique_reference_counter")
+        ]
+
+    def __str__(self) -> str:
+        return f"references {self.year} of {self.tenant_id}: {self.last}"
 
 
 class CaseRecord(models.Model):

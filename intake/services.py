@@ -25,6 +25,7 @@ from intake.models import (
     tenant_today,
 )
 from intake.questionnaire import Definition, default_definition_json, parse
+from intake.references import reference_allocate
 from intake.signals import case_filed
 from whistle import rls
 from whistle.accounts.models import User
@@ -176,6 +177,7 @@ def case_submit(
     contact: dict[str, str] | None = None,
     channel: str = Case.Channel.WEB,
     flood: str = "",
+    language: str = "",
     also: Callable[[Case], None] | None = None,
 ) -> Submission:
     """Create a case atomically and return it with its receipt, to be shown once.
@@ -192,6 +194,9 @@ def case_submit(
     no connection is held while waiting for or running Argon2 (DESIGN §3). So call it outside
     any transaction; what must commit with the case (a higher layer's audit event) goes in
     ``also``, which runs inside the case's transaction.
+
+    The case gets its reference (intake.references) in that transaction, and ``language``
+    (the reporter's language; the tenant's first one if empty or not offered).
 
     Raises:
         crypto.BusyError: no Argon2 slot in time; nothing was written.
@@ -226,6 +231,7 @@ def case_submit(
                     has_contact=bool(contact),
                     received_on=tenant_today(tenant),
                     flood=flood,
+                    language=tenant.language_for(language),
                 ),
                 receipt=receipt or crypto.generate_receipt(),
                 case_key=case_key,
@@ -268,6 +274,7 @@ def _file(
     )
     try:
         with transaction.atomic():
+            case.reference = reference_allocate(tenant=tenant, received_on=case.received_on)
             case.save(force_insert=True)
             _record_create(case, case_key, CaseRecord.Kind.ANSWERS, answers)
             if contact:

@@ -271,6 +271,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "casework.tasks.catch_up_office_notices",
         "schedule": crontab(minute="*/5"),
     },
+    "catch-up-new-report-notices": {
+        "task": "casework.tasks.catch_up_new_report_notices",
+        "schedule": crontab(minute="1-59/5"),
+    },
+    # Each member's digest of new reports, in the morning (TIME_ZONE, Europe/Berlin).
+    "new-report-digests": {
+        "task": "casework.tasks.send_new_report_digests",
+        "schedule": crontab(hour=7, minute=3),
+    },
     "deadline-reminders": {
         "task": "casework.tasks.send_deadline_reminders",
         "schedule": REMINDER_INTERVAL_SECONDS or crontab(minute=17),

@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 import crypto
 from intake import flood, services
@@ -562,6 +562,7 @@ def _file(request: TenantRequest, tenant: Tenant, office: Office, draft: Draft) 
                 files=draft.files,
                 contact=draft.contact or None,
                 flood=mark,
+                language=get_language() or "",
             )
         except services.ReceiptClash:
             draft.receipt = ""

@@ -92,3 +92,23 @@ class InvitationPasswordForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("new_password1", exc)
         return data
+
+
+class NoticesForm(forms.Form):
+    new_report_notices = forms.ChoiceField(
+        label=_("When a new report arrives in one of my offices, tell me"),
+        widget=forms.RadioSelect,
+        choices=[],
+        help_text=_(
+            "The e-mail names only the office and links to its inbox. Reports that arrive in a "
+            "suspected flood always come in the daily summary."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from whistle.accounts.models import User
+
+        field = self.fields["new_report_notices"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 (declared above)
+        field.choices = User.NewReportNotices.choices

@@ -51,6 +51,18 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     is_staff = models.BooleanField(_("works for the operator"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
+    class NewReportNotices(models.TextChoices):
+        IMMEDIATE = "immediate", _("At once, one e-mail per report")
+        DIGEST = "digest", _("Once a day, one e-mail for all new reports")
+
+    # How this member hears of new reports in their offices (casework.notices).
+    new_report_notices = models.CharField(
+        _("new reports"),
+        max_length=16,
+        choices=NewReportNotices.choices,
+        default=NewReportNotices.IMMEDIATE,
+    )
+
     objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"

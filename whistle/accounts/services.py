@@ -226,3 +226,12 @@ def staff_new_recovery_codes(*, user: User, password: str) -> list[str] | None:
         )
         codes: list[str] = recovery.generate_codes()
     return codes
+
+
+def staff_set_notices(*, user: User, new_report_notices: str) -> None:
+    """How the member hears of new reports: at once or in a daily digest (casework.notices).
+    Applies to reports that arrive from now on."""
+    if new_report_notices not in User.NewReportNotices.values:
+        raise ValueError("unknown choice")
+    user.new_report_notices = new_report_notices
+    user.save(update_fields=["new_report_notices"])

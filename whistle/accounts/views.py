@@ -30,6 +30,7 @@ from whistle.accounts.forms import (
     EnrolForm,
     InvitationPasswordForm,
     LoginForm,
+    NoticesForm,
     RecoveryCodesForm,
 )
 from whistle.accounts.models import Invitation, User
@@ -290,6 +291,24 @@ def home_view(request: StaffRequest) -> HttpResponse:
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def account_view(request: StaffRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("action") == "notices":
+        notices_form = NoticesForm(request.POST)
+        if notices_form.is_valid():
+            services.staff_set_notices(
+                user=request.user,
+                new_report_notices=notices_form.cleaned_data["new_report_notices"],
+            )
+            messages.success(request, _("Your choice was saved."))
+            return redirect("accounts:account")
+        return render(
+            request,
+            "accounts/account.html",
+            {
+                "form": PasswordChangeForm(request.user),
+                "recovery_form": RecoveryCodesForm(),
+                "notices_form": notices_form,
+            },
+        )
     if request.method == "POST" and request.POST.get("action") == "forget_browsers":
         devices_forget(user=request.user)
         response = redirect("accounts:account")
@@ -301,7 +320,8 @@ def account_view(request: StaffRequest) -> HttpResponse:
     recovery_post = request.method == "POST" and request.POST.get("action") == "recovery"
     form = PasswordChangeForm(request.user, None if recovery_post else (request.POST or None))
     recovery_form = RecoveryCodesForm(request.POST if recovery_post else None)
-    context = {"form": form, "recovery_form": recovery_form}
+    notices_form = NoticesForm(initial={"new_report_notices": request.user.new_report_notices})
+    context = {"form": form, "recovery_form": recovery_form, "notices_form": notices_form}
     if recovery_post and recovery_form.is_valid():
         try:
             codes = services.staff_new_recovery_codes(

@@ -154,6 +154,26 @@ class Tenant(models.Model):
     # Per language: {"de": {"intro": "...", "privacy": "..."}}. Empty means the built-in text;
     # "privacy" is the admin's edited privacy notice, which wins over the generated one.
     texts = models.JSONField(_("texts"), default=default_texts, blank=True)
+    reference_prefix = models.CharField(
+        _("prefix of case references"),
+        max_length=8,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Z0-9]*$", _("Use capital letters A to Z and digits only."))
+        ],
+        help_text=_(
+            "Case references look like MUS-2026-0007. Empty: the first three letters or digits "
+            "of the short name."
+        ),
+    )
+    references_in_mail = models.BooleanField(
+        _("case references in e-mails"),
+        default=False,
+        help_text=_(
+            "Reminders and notices to the office name the case reference. Off by default: a "
+            "reference in a mailbox can tell whoever reads it that a case exists."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -165,6 +185,14 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def case_prefix(self) -> str:
+        """What case references of this tenant start with."""
+        if self.reference_prefix:
+            return self.reference_prefix
+        letters = "".join(c for c in self.slug.upper() if c.isascii() and c.isalnum())
+        return letters[:3] or "CASE"
 
     def language_for(self, language: str) -> str:
         """``language`` if this tenant offers it, else the tenant's first language: reporter
