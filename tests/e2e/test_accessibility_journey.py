@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.casework.helpers import filed_case
+from tests.e2e.reporting import walk_to_contact
 from tests.e2e.test_live_chat import WATCH_SOCKET
 from tests.fixtures import World
 from tests.keys.test_key_hierarchy import setup_keys
@@ -70,20 +71,7 @@ def test_contact_fields_show_only_when_contact_is_chosen(
     setup_keys(world_a)
     page = browser.new_context(locale="en-GB").new_page()
     page.goto(f"{base}/t/{world_a.tenant.slug}/report/")
-    page.get_by_label("Environmental protection").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("What happened?").fill("Öl im Bach")
-    page.get_by_label("Where did it happen?").fill("Kläranlage Nord")
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Who is involved?").fill("Schichtleitung")
-    page.get_by_label("I saw or experienced it myself.").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("group", name="Is it still going on?").get_by_label("Yes").check()
-    page.get_by_role("group", name="Have you reported it elsewhere already?").get_by_label(
-        "No"
-    ).check()
-    page.get_by_label("To the best of my knowledge my information is true.").check()
-    page.get_by_role("button", name="Continue").click()
+    walk_to_contact(page)
     fields = page.locator("[data-contact-fields]")
     page.get_by_label("No, I stay anonymous.", exact=False).check()
     expect(fields).to_be_hidden()
@@ -96,24 +84,11 @@ def test_contact_fields_show_only_when_contact_is_chosen(
 def test_receipt_copy_button_is_not_shown_without_javascript(
     browser: Browser, live_server: object, world_a: World
 ) -> None:
-    from tests.intake.journey import ANSWERS
-
     base = str(live_server.url)  # type: ignore[attr-defined]
     setup_keys(world_a)
-    page = first_step(browser, base, world_a, javascript=False)
-    for step, data in ANSWERS.items():
-        for name, value in data.items():
-            if isinstance(value, list):
-                for each in value:
-                    page.locator(f"input[name={name}][value={each}]").check()
-            elif value == "on":
-                page.locator(f"input[name={name}]").check()
-            elif page.locator(f"input[type=radio][name={name}]").count():
-                page.locator(f"input[name={name}][value={value}]").check()
-            else:
-                page.locator(f"[name={name}]").fill(value)
-        page.get_by_role("button", name="Continue").click()
-        del step
+    page = browser.new_context(locale="en-GB", java_script_enabled=False).new_page()
+    page.goto(f"{base}/t/{world_a.tenant.slug}/report/")
+    walk_to_contact(page)
     page.get_by_label("No, I stay anonymous.", exact=False).check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Send report").click()

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.casework.helpers import filed_case
+from tests.e2e.reporting import fill_answers
 from tests.fixtures import PASSWORD, World, current_code
 from tests.intake.journey import ANSWERS
 
@@ -83,16 +84,7 @@ def reporter_pages(page: Page, base: str, found: dict[str, list[str]], label: st
         expect(page.locator("h1")).to_be_visible()
         page.locator("button[value=continue]:not(.default-submit)").click()
         check(page, f"{label} step {step} with errors", found)
-        for name, value in data.items():
-            if isinstance(value, list):
-                for each in value:
-                    page.locator(f"input[name={name}][value={each}]").check()
-            elif value == "on":
-                page.locator(f"input[name={name}]").check()
-            elif page.locator(f"input[type=radio][name={name}]").count():
-                page.locator(f"input[name={name}][value={value}]").check()
-            else:
-                page.locator(f"[name={name}]").fill(value)
+        fill_answers(page, data)
         check(page, f"{label} step {step}", found)
         page.locator("button[value=continue]:not(.default-submit)").click()
     check(page, f"{label} contact", found)
