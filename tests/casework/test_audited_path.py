@@ -52,6 +52,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
 # does (no case, no membership).
 NOT_CHANGES = {
     "notes_for",
+    "case_label",
     "retention_years",
     "deletion_date",
     "utc_horizon",
@@ -244,6 +245,13 @@ STEPS: list[Step] = [
             ),
         ),
         {"disclosure.ground_recorded", "case.identity_disclosed"},
+    ),
+    (
+        "case_set_label",
+        lambda d: services.case_set_label(
+            case=d.case, actor=d.lead, case_key=d.key, label="Kläranlage Nord"
+        ),
+        {"case.label_set"},
     ),
     (
         "case_assign",
