@@ -601,7 +601,9 @@ def test_the_pages_are_linked_from_the_inbox_and_the_tenant_page(world_a: World)
     assert office_page(a.office) in lead_page and absence(a.office) in lead_page
     handler_page = staff(handler).get(inbox).content.decode()
     assert absence(a.office) in handler_page and office_page(a.office) not in handler_page
-    tenant_page = staff(a.admin).get(f"/staff/tenants/{a.tenant.public_id}/").content.decode()
+    tenant_page = (
+        staff(a.admin).get(f"/staff/tenants/{a.tenant.public_id}/", follow=True).content.decode()
+    )
     assert office_page(a.office) in tenant_page
     assert f"/staff/tenants/{a.tenant.public_id}/offices/new/" in tenant_page
     assert service_page(a) in tenant_page
