@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.plugins.sensitive import SensitiveRegistry
@@ -42,8 +45,16 @@ def test_clean(sensitive):
 """
 
 
-def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:
+def test_leaks_fail_and_clean_tests_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(test_inner=INNER)
+    # The inner process runs in a temporary directory: it finds the plugin (and the project's
+    # packages) through PYTHONPATH, however the suite itself was started.
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    )
     # In a process of its own: what the inner tests draw and encrypt is registered there, not
     # in this test's own (automatic) registry, which would see it in the inner output.
     result = pytester.runpytest_subprocess(
