@@ -28,7 +28,7 @@ def walk_to_contact(page: Page) -> None:
     """From the topic page (English), fill every step of the default questionnaire and stop at
     the contact step."""
     page.locator("input[name=category][value=environment]").check()
-    page.locator("button[value=continue]:not(.default-submit)").last.click()
+    page.get_by_role("button", name="Continue").click()
     for data in ANSWERS.values():
         fill_answers(page, data)
-        page.locator("button[value=continue]:not(.default-submit)").click()
+        page.get_by_role("button", name="Continue").click()
