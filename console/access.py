@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
+from whistle import rls
 from whistle.accounts.models import User
 from whistle.tenants.models import Membership, Office, OfficeService, Tenant
 
@@ -64,3 +65,18 @@ def access_tenant_service(*, tenant: Tenant, service_id: str | uuid.UUID) -> Off
     if service is None:
         raise Http404
     return service
+
+
+def access_operator_tenant(*, request: HttpRequest, tenant_id: str) -> Tenant:
+    """The tenant with this public id, for operator staff only (404 for everyone else)."""
+    if not getattr(request.user, "is_staff", False):
+        raise Http404
+    try:
+        public_id = uuid.UUID(str(tenant_id))
+    except ValueError:
+        raise Http404 from None
+    with rls.system():
+        tenant = Tenant.objects.filter(public_id=public_id).first()
+    if tenant is None:
+        raise Http404
+    return tenant

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import tempfile
-import uuid
 
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from casework.audit import audit_record
+from console.access import access_operator_tenant
 from console.models import TenantExport
 from console.offboarding import OffboardingError, deletion_blockers, tenant_delete, tenant_export
 from intake.models import Attachment, Case
@@ -19,22 +19,6 @@ from whistle import rls
 from whistle.accounts.decorators import staff_required
 from whistle.http import StaffRequest
 from whistle.tenants.access import access_admin_tenant
-from whistle.tenants.models import Tenant
-
-
-def access_operator_tenant(*, request: StaffRequest, tenant_id: str) -> Tenant:
-    """The tenant with this public id, for operator staff only (404 for everyone else)."""
-    if not request.user.is_staff:
-        raise Http404
-    try:
-        public_id = uuid.UUID(str(tenant_id))
-    except ValueError:
-        raise Http404 from None
-    with rls.system():
-        tenant = Tenant.objects.filter(public_id=public_id).first()
-    if tenant is None:
-        raise Http404
-    return tenant
 
 
 @staff_required

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from console.offboarding_views import access_operator_tenant
+from console.access import access_operator_tenant
 from console.operator import (
     last_months,
     operator_admin_invite,
